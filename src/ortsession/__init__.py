@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 
+from . import models as models
 from ._builder import ProviderFallbackWarning
 from ._collections import MemoryInfo, ModelMetadata, NamedValues, Outputs
 from ._config import configure

@@ -34,7 +34,9 @@ __all__ = [
 ]
 
 logger: Final = logging.getLogger("ortsession.ort")
-"""Logger receiving ONNX Runtime's own log messages."""
+"""Logger receiving ONNX Runtime's own log messages (silent unless the application configures
+logging: the package logger has a ``NullHandler``, as libraries should)."""
+logging.getLogger("ortsession").addHandler(logging.NullHandler())
 
 CPU_DEVICE: Final = C.OrtDevice(C.OrtDevice.cpu(), C.OrtDevice.default_memory(), 0)
 """The host device, as ORT's ``OrtDevice``."""
@@ -89,15 +91,35 @@ def environment_created() -> bool:
 
 
 _PREFIX = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*")
-_CPP_LOCATION = re.compile(
-    r"(?:[A-Za-z]:)?[\w./\\-]+\.(?:cc|cpp|h|hpp|cu)(?::\d+)?\s*(?:[\w:<>~]+\([^)]*\)\s*)?")
+_LOCATION = re.compile(r"(?:[A-Za-z]:)?[\w./\\-]+\.(?:cc|cpp|cxx|h|hpp|cu)(?::\d+)?\s*")
+
+
+def _skip_signature(text: str) -> str:
+    """Drop a leading C++ function signature (``void ns::f(const T<U>&) ``, ``<lambda(..)>``)."""
+    head = text.split("(", 1)[0]
+    if "::" not in head and not head.lstrip().startswith("<lambda"):
+        return text
+    depth = 0
+    seen_call = False
+    for i, ch in enumerate(text):
+        if ch in "(<":
+            depth += 1
+        elif ch in ")>":
+            depth -= 1
+            if depth == 0 and ch == ")":
+                seen_call = True
+        elif ch == " " and depth == 0 and seen_call:
+            return text[i + 1:]
+    return text
 
 
 def clean_message(message: str) -> str:
-    """Strip ORT's status prefix and C++ source locations from ``message``."""
+    """Strip ORT's status prefix, C++ source locations and function signatures."""
     text = _PREFIX.sub("", message.strip())
-    text = _CPP_LOCATION.sub("", text)
-    text = re.sub(r"\s{2,}", " ", text).strip()
+    parts: list[str] = []
+    for piece in _LOCATION.split(text):
+        parts.append(_skip_signature(piece) if parts else piece)
+    text = re.sub(r"\s{2,}", " ", " ".join(p.strip() for p in parts if p.strip())).strip()
     return text.rstrip(".") or message.strip()
 
 

@@ -267,7 +267,7 @@ def tensor(type: ElementType | str, shape: Sequence[int], data: Any = None) -> T
 
 def _fit_shape(arr: np.ndarray[Any, Any], dims: tuple[int, ...], what: str) -> np.ndarray[Any, Any]:
     if arr.shape == dims:
-        return np.ascontiguousarray(arr)
+        return np.asarray(arr, order="C")  # not ascontiguousarray: it turns 0-d into 1-d
     count = math.prod(dims)
     if arr.size == count and (arr.ndim == 1 or count == 1):
         return np.ascontiguousarray(arr).reshape(dims)
@@ -537,7 +537,8 @@ def ortvalue_from_array(arr: np.ndarray[Any, Any], et: ElementType) -> Any:
         if packed.size:
             ctypes.memmove(ov.data_ptr(), packed.ctypes.data, packed.size)
         return ov
-    raw = np.ascontiguousarray(arr).view(np.uint16 if et.bits == 16 else np.uint8)
+    # np.asarray, not np.ascontiguousarray: the latter makes a 0-d array 1-d (shape [1])
+    raw = np.asarray(arr, order="C").view(np.uint16 if et.bits == 16 else np.uint8)
     return C.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, int(et))
 
 

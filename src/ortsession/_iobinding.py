@@ -1,0 +1,229 @@
+"""``IOBinding``: inputs and outputs bound ahead of time, for repeated or device-resident runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _engine
+from ._collections import Outputs
+from ._errors import InputError, NotFoundError, OptionError, RunError, StateError
+from ._run import (
+    bind_input_value,
+    bind_output_tensor,
+    convert_input,
+    copy_back,
+    outputs_from_binding,
+)
+from ._run_options import RunOptions
+from ._tensor import Tensor, tensor, tensor_from_ortvalue, type_name
+from ._values import Optional
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = ["IOBinding"]
+
+_DEVICES = {"cuda": "cuda", "hip": "gpu", "rocm": "gpu", "dml": "dml", "webgpu": "webgpu"}
+
+
+class IOBinding:
+    """Inputs and outputs bound to a session ahead of a run (``session.create_io_binding()``).
+
+    A binding belongs to one build of its session: after the session is closed or rebuilt by
+    ``register_custom_op_library``, using it raises :class:`StateError`.
+    """
+
+    def __init__(self, session: Session) -> None:
+        """Create an empty binding for ``session``; prefer ``session.create_io_binding()``."""
+        self._session = session
+        self._generation = session.generation
+        self._binding = _engine.C.SessionIOBinding(session._sess)
+        self._inputs: dict[str, Any] = {}
+        self._outputs: dict[str, tuple[str, Tensor | None, Any]] = {}
+        self._ran = False
+        self._fast: Outputs | None = None  # the result when every output is a bound tensor
+
+    def _check(self) -> Any:
+        sess = self._session._ort
+        if sess is None:
+            raise StateError("IOBinding: its session is closed")
+        if self._session.generation != self._generation:
+            raise StateError("IOBinding: its session was rebuilt (register_custom_op_library); "
+                             "create a new binding with session.create_io_binding()")
+        return sess
+
+    def bind_input(self, name: str, value: Any) -> None:
+        """Bind input (or overridable initializer) ``name`` to ``value``.
+
+        Values are those :meth:`Session.run` accepts; empty optionals are refused.
+        """
+        self._check()
+        spec = self._session._specs.get(name) if isinstance(name, str) else None
+        if spec is None:
+            raise NotFoundError(f"bind_input(): unknown input {name!r}; the model's inputs are "
+                                f"{list(self._session._specs)}")
+        if value is None or (isinstance(value, Optional) and value.value is None):
+            raise InputError(f"bind_input(): input {name!r}: empty optionals cannot be bound; "
+                             f"leave the input unbound instead")
+        converted = convert_input(spec, value)
+        bound = bind_input_value(self._binding, name, converted)
+        # keep the value (and any contiguous copy ORT reads by pointer) alive with the binding
+        self._inputs[name] = (value, converted if bound is None else bound)
+        self._fast = None
+
+    def bind_output(self, name: str, spec_or_tensor: Tensor | np.ndarray[Any, Any] |
+                    Mapping[str, Any] | None = None) -> Tensor | None:
+        """Bind output ``name``.
+
+        Forms:
+            * ``bind_output("y")``: ORT allocates on the CPU; read it with :meth:`get_outputs`.
+            * ``bind_output("y", tensor)``: ORT writes into ``tensor`` (returned).
+            * ``bind_output("y", {"type": "float32", "shape": [1, 2]})``: a new tensor is created,
+              bound and returned.
+            * ``bind_output("y", {"mode": "device"})``: ORT allocates on the session's device.
+        """
+        sess = self._check()
+        index = self._session._output_index.get(name) if isinstance(name, str) else None
+        if index is None:
+            raise NotFoundError(f"bind_output(): unknown output {name!r}; the model's outputs "
+                                f"are {self._session._output_names}")
+        if spec_or_tensor is None:
+            self._binding.bind_output(name, _engine.CPU_DEVICE)
+            self._outputs[name] = ("cpu", None, None)
+            self._fast = None
+            return None
+        if isinstance(spec_or_tensor, Mapping):
+            keys = set(spec_or_tensor)
+            if keys == {"mode"}:
+                mode = spec_or_tensor["mode"]
+                if mode not in ("device", "cpu"):
+                    raise OptionError(f"bind_output(): 'mode' must be 'device' or 'cpu', got "
+                                      f"{mode!r}")
+                device = (_session_device(sess, index) if mode == "device"
+                          else _engine.CPU_DEVICE)
+                self._binding.bind_output(name, device)
+                self._outputs[name] = (mode, None, None)
+                self._fast = None
+                return None
+            if keys != {"type", "shape"}:
+                raise OptionError(f"bind_output(): a spec needs exactly 'type' and 'shape' (or "
+                                  f"'mode'), got keys {sorted(map(str, keys))}")
+            spec_or_tensor = tensor(spec_or_tensor["type"], spec_or_tensor["shape"])
+        if not isinstance(spec_or_tensor, (Tensor, np.ndarray)):
+            raise InputError(f"bind_output(): output {name!r}: expected a Tensor, a "
+                             f"{{type, shape}} spec or {{mode='device'}}, got "
+                             f"{type_name(spec_or_tensor)}")
+        target = self._session._check_target(name, spec_or_tensor)
+        staged = bind_output_tensor(self._binding, name, target)
+        self._outputs[name] = ("tensor", target, staged)
+        self._fast = None
+        return target
+
+    def clear_inputs(self) -> None:
+        """Remove every bound input."""
+        self._check()
+        self._binding.clear_binding_inputs()
+        self._inputs.clear()
+        self._fast = None
+
+    def clear_outputs(self) -> None:
+        """Remove every bound output."""
+        self._check()
+        self._binding.clear_binding_outputs()
+        self._outputs.clear()
+        self._ran = False
+        self._fast = None
+
+    def synchronize_inputs(self) -> None:
+        """Wait until bound inputs are ready on their devices (no-op on CPU)."""
+        self._check()
+        self._binding.synchronize_inputs()
+
+    def synchronize_outputs(self) -> None:
+        """Wait until bound outputs are ready on their devices (no-op on CPU)."""
+        self._check()
+        self._binding.synchronize_outputs()
+
+    def get_outputs(self) -> Outputs:
+        """Return the bound outputs of the last run, by position and name."""
+        self._check()
+        if not self._ran:
+            raise StateError("get_outputs(): the binding has not been run yet; call "
+                             "session.run_with_iobinding(binding)")
+        names = list(self._outputs)
+        needs_ort = any(kind != "tensor" for kind, _, _ in self._outputs.values())
+        produced = self._produced() if needs_ort else None
+        values: list[Any] = []
+        for i, (kind, target, _) in enumerate(self._outputs.values()):
+            if kind == "tensor":
+                values.append(target)
+            else:
+                assert produced is not None
+                values.append(produced[i])
+        return Outputs(names, values)
+
+    def _produced(self) -> list[Any]:
+        ovs = self._binding.get_outputs()
+        if all(ovs[i].has_value() and ovs[i].is_tensor() for i in range(len(ovs))):
+            return [tensor_from_ortvalue(ovs[i]) for i in range(len(ovs))]
+        return outputs_from_binding(self._binding)
+
+    def _run(self, run_options: RunOptions | None) -> Outputs:
+        fast = self._fast
+        if fast is not None and self._session._generation == self._generation:
+            # hot path: validated before, every output written in place by ORT
+            sess = self._session._ort
+            if sess is not None:
+                ro = (self._session._default_ro if run_options is None
+                      else _ro_of(run_options))
+                try:
+                    sess.run_with_iobinding(self._binding, ro)
+                except Exception as exc:
+                    raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
+                return fast
+        sess = self._check()
+        if not self._outputs:
+            raise InputError("run_with_iobinding(): no output is bound; call bind_output()")
+        missing = [n for n in self._session._required if n not in self._inputs]
+        if missing:
+            raise InputError(f"run_with_iobinding(): required input(s) {missing} are not bound")
+        ro = self._session._default_ro if run_options is None else _ro_of(run_options)
+        try:
+            sess.run_with_iobinding(self._binding, ro)
+        except Exception as exc:
+            raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
+        for i, (kind, target, staged) in enumerate(self._outputs.values()):
+            if kind == "tensor" and staged is not None:
+                assert target is not None
+                copy_back(self._binding, i, target, staged)
+        self._ran = True
+        result = self.get_outputs()
+        if all(kind == "tensor" and staged is None
+               for kind, _, staged in self._outputs.values()):
+            self._fast = result
+        return result
+
+    def __repr__(self) -> str:
+        return (f"<IOBinding inputs={list(self._inputs)} outputs={list(self._outputs)} "
+                f"of {self._session!r}>")
+
+
+def _ro_of(run_options: Any) -> Any:
+    if not isinstance(run_options, RunOptions):
+        raise OptionError(f"run_options must be a RunOptions, got {type_name(run_options)}")
+    return run_options._ro
+
+
+def _session_device(sess: Any, index: int) -> Any:
+    """Return the OrtDevice where the session places output ``index``."""
+    C = _engine.C
+    info = sess.output_meminfos[index]
+    name = str(info.name).lower()
+    for prefix, kind in _DEVICES.items():
+        if name.startswith(prefix):
+            factory = getattr(C.OrtDevice, kind)
+            return C.OrtDevice(factory(), C.OrtDevice.default_memory(), int(info.device_id))
+    return _engine.CPU_DEVICE

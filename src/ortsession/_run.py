@@ -1,0 +1,432 @@
+"""Running: input validation and conversion, output conversion.
+
+The hot path (``Session.run`` with numpy-native tensors) does one dict/list walk over the inputs,
+identity checks on dtypes, a rank/dimension check, one call into ORT with the GIL released, and a
+cheap wrap of each output array. Types numpy lacks (bfloat16, float8, int4 …) take the OrtValue
+route through an ORT IO binding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from . import _engine
+from ._errors import InputError, NotFoundError, RunError, TensorError
+from ._tensor import Tensor, _coerce, ortvalue_from_array, tensor_from_ortvalue, type_name
+from ._typeinfo import TypeInfo
+from ._types import ElementType, element_type, element_type_from_dtype
+from ._values import Optional
+
+__all__ = ["InputSpec", "convert_outputs", "prepare_feed"]
+
+_ORTVALUE: Final = _engine.C.OrtValue
+_NDARRAY: Final = np.ndarray
+_DTYPE_TO_ET: Final[dict[np.dtype[Any], ElementType]] = {
+    et.dtype: et for et in ElementType if et.is_native
+}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What one model input (or overridable initializer) accepts, precomputed for runs."""
+
+    name: str
+    info: TypeInfo
+    kind: str
+    element_type: ElementType | None
+    dtype: np.dtype[Any] | None
+    dims: tuple[int, ...] | None
+    required: bool
+    exotic: bool
+    static_shape: tuple[int, ...] | None
+    """The exact shape when every dimension is fixed and the type is a native tensor (hot path)."""
+
+    @classmethod
+    def from_info(cls, info: TypeInfo, required: bool) -> InputSpec:
+        """Build the spec of an input from its :class:`TypeInfo`."""
+        et = info.element_type
+        dims = info.shape if info.shape else None  # [] may mean "no shape": skip the rank check
+        exotic = _is_exotic(info)
+        static = (dims if dims is not None and all(d >= 0 for d in dims) and et is not None
+                  and et.is_native and et is not ElementType.STRING and not exotic
+                  and info.onnx_type == "tensor" else None)
+        return cls(name=info.name or "", info=info, kind=info.onnx_type, element_type=et,
+                   dtype=et.dtype if et is not None else None, dims=dims,
+                   required=required and info.onnx_type != "optional",
+                   exotic=exotic, static_shape=static)
+
+    def describe(self) -> str:
+        """Human description of what the input expects, e.g. ``float32 [-1, 3]``."""
+        if self.element_type is not None:
+            dims = list(self.dims) if self.dims is not None else "any shape"
+            return f"{self.element_type.type_name} {dims}"
+        return self.info.type
+
+
+def _is_exotic(info: TypeInfo | None) -> bool:
+    if info is None:
+        return False
+    et = info.element_type
+    if et is not None and not et.is_native:
+        return True
+    return _is_exotic(info.element) or _is_exotic(info.value)
+
+
+def _check_dims(spec: InputSpec, shape: tuple[int, ...]) -> None:
+    dims = spec.dims
+    if dims is None:
+        return
+    if len(shape) != len(dims):
+        raise InputError(f"input {spec.name!r}: expected rank {len(dims)} (shape {list(dims)}), "
+                         f"got shape {list(shape)}")
+    for i, (want, got) in enumerate(zip(dims, shape)):
+        if want >= 0 and want != got:
+            raise InputError(f"input {spec.name!r}: dimension {i} must be {want} (shape "
+                             f"{list(dims)}), got shape {list(shape)}")
+
+
+def convert_tensor_input(spec: InputSpec, value: Any) -> Any:
+    """Return a numpy array (native types) or OrtValue (others) for a tensor input."""
+    et = spec.element_type
+    assert et is not None
+    if type(value) is _NDARRAY:
+        arr = value
+        if arr.dtype is not spec.dtype:
+            arr = _array_for(spec, arr)
+    elif isinstance(value, Tensor):
+        if value._etype is not et:
+            raise InputError(f"input {spec.name!r}: expected element type {et.type_name}, got a "
+                             f"{value.data_type} tensor")
+        if value._array is None:
+            _check_dims(spec, value.shape)
+            return value._ortvalue
+        arr = value._array
+    elif isinstance(value, _NDARRAY):
+        arr = _array_for(spec, np.asarray(value))
+    elif isinstance(value, Optional):
+        if value.value is None:
+            raise InputError(f"input {spec.name!r}: an empty optional was given for a "
+                             f"non-optional input ({spec.describe()})")
+        return convert_tensor_input(spec, value.value)
+    elif isinstance(value, _ORTVALUE):
+        return value
+    else:
+        if isinstance(value, (Mapping, set)) or value is None:
+            raise InputError(f"input {spec.name!r}: expected a tensor ({spec.describe()}), got "
+                             f"{type_name(value)}")
+        try:
+            arr = _coerce(value, et, f"input {spec.name!r}")
+        except TensorError as exc:
+            raise InputError(str(exc)) from None
+        if arr.ndim == 0 and spec.dims and all(d in (-1, 1) for d in spec.dims):
+            arr = arr.reshape((1,) * len(spec.dims))
+    _check_dims(spec, arr.shape)
+    if spec.exotic:
+        return ortvalue_from_array(arr, et)
+    return arr
+
+
+def _array_for(spec: InputSpec, arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Accept ``arr`` for ``spec`` when its element type matches (any byte order/layout)."""
+    et = spec.element_type
+    assert et is not None
+    try:
+        got = element_type_from_dtype(arr.dtype)
+    except Exception:
+        got = None
+    if got is not et:
+        if et is ElementType.STRING:
+            hint = " (pass str values: a list of str or a numpy array of str/object)"
+        elif et.is_native:
+            hint = f" (convert it, e.g. arr.astype(np.{et.dtype.name}))"
+        else:
+            hint = f" (convert it, e.g. arr.astype(ml_dtypes.{et.dtype.name}))"
+        raise InputError(f"input {spec.name!r}: expected element type {et.type_name}, got "
+                         f"{type_name(arr)}{hint}")
+    if et is ElementType.STRING:
+        return _coerce(arr, et, f"input {spec.name!r}")
+    return np.asarray(arr, dtype=et.dtype, order="C")  # ascontiguousarray makes 0-d 1-d
+
+
+def convert_input(spec: InputSpec, value: Any) -> Any:
+    """Convert one input value to what ORT takes for ``spec`` (``None``: leave it out)."""
+    kind = spec.kind
+    if kind == "tensor":
+        return convert_tensor_input(spec, value)
+    if value is None or (isinstance(value, Optional) and value.value is None):
+        if spec.kind == "optional":
+            return None
+        raise InputError(f"input {spec.name!r}: a value is required ({spec.info.type})")
+    if kind == "optional":
+        inner = value.value if isinstance(value, Optional) else value
+        element = spec.info.element
+        assert element is not None
+        return convert_input(InputSpec.from_info(
+            TypeInfo(**{**element.__dict__, "name": spec.name}), True), inner)
+    if kind == "sequence":
+        return _convert_sequence(spec, value)
+    if kind == "map":
+        return _convert_map(spec, value)
+    if kind == "sparse_tensor":
+        raise InputError(f"input {spec.name!r}: sparse tensor inputs are not supported by "
+                         f"ORT's Python binding")
+    return value
+
+
+def _convert_sequence(spec: InputSpec, value: Any) -> list[Any]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise InputError(f"input {spec.name!r}: expected a list for {spec.info.type}, got "
+                         f"{type_name(value)}")
+    element = spec.info.element
+    assert element is not None
+    if _is_exotic(element):
+        raise InputError(f"input {spec.name!r}: ORT's Python binding cannot build a sequence of "
+                         f"{element.type}")
+    inner = InputSpec.from_info(TypeInfo(**{**element.__dict__, "name": spec.name,
+                                            "shape": None, "has_shape": False}), True)
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, Tensor):
+            item = item.numpy()
+        try:
+            out.append(convert_input(inner, item))
+        except InputError as exc:
+            raise InputError(f"{exc} (element {i} of the sequence)") from None
+    return out
+
+
+def _map_scalar(spec: InputSpec, what: str, value: Any, et: ElementType | None) -> Any:
+    """Check one map key or value against its declared element type; return a Python scalar."""
+    if et is ElementType.STRING:
+        if isinstance(value, str):
+            return value
+    elif et is not None and not isinstance(value, (bool, np.bool_)):
+        if et.is_integer and isinstance(value, (int, np.integer)):
+            return int(value)
+        if et.is_float and isinstance(value, (int, float, np.integer, np.floating)):
+            return float(value)
+    expected = et.type_name if et is not None else "?"
+    raise InputError(f"input {spec.name!r}: map {what} must be {expected} ({spec.info.type}), "
+                     f"got {type_name(value)} {value!r}")
+
+
+def _convert_map(spec: InputSpec, value: Any) -> dict[Any, Any]:
+    """Validate a dict for a map input (key and value types) before ORT sees it."""
+    if not isinstance(value, Mapping):
+        raise InputError(f"input {spec.name!r}: expected a dict for {spec.info.type}, got "
+                         f"{type_name(value)}")
+    info = spec.info
+    key_et = element_type(info.key_type) if info.key_type else None
+    value_info = info.value
+    value_et = value_info.element_type if value_info is not None else None
+    if value_info is None or value_info.onnx_type != "tensor" or value_et is None:
+        return dict(value)  # ORT's binding checks what we cannot describe
+    return {_map_scalar(spec, "key", k, key_et): _map_scalar(spec, "value", v, value_et)
+            for k, v in value.items()}
+
+
+def prepare_feed(specs: dict[str, InputSpec], order: tuple[InputSpec, ...],
+                 required: tuple[str, ...], inputs: Any) -> tuple[dict[str, Any], bool]:
+    """Validate and convert run inputs into ORT's feed dict.
+
+    Returns:
+        ``(feed, uses_ortvalues)``: the feed and whether any value is an OrtValue (which
+        requires the IO-binding route).
+    """
+    feed: dict[str, Any] = {}
+    ortvalues = False
+    if type(inputs) is dict or isinstance(inputs, Mapping):
+        pairs: Any = inputs.items()
+    elif isinstance(inputs, (list, tuple)):
+        if len(inputs) > len(order):
+            raise InputError(f"too many positional inputs: got {len(inputs)}, the model takes "
+                             f"{len(order)} ({', '.join(s.name for s in order)})")
+        pairs = zip([s.name for s in order], inputs)
+    else:
+        raise InputError(f"inputs must be a list/tuple in model input order or a dict keyed by "
+                         f"input name, got {type_name(inputs)}")
+    for name, value in pairs:
+        spec = specs.get(name)
+        if spec is None:
+            raise InputError(_unknown(name, specs))
+        static = spec.static_shape
+        if static is not None:
+            # hot path: a Tensor or ndarray of the exact dtype and fixed shape
+            arr = value._array if type(value) is Tensor else value
+            if type(arr) is _NDARRAY and arr.dtype is spec.dtype and arr.shape == static:
+                feed[name] = arr
+                continue
+        v = convert_input(spec, value)
+        if v is not None:
+            if type(v) is not _NDARRAY:
+                ortvalues = ortvalues or isinstance(v, _ORTVALUE)
+            feed[name] = v
+    for r in required:
+        if r not in feed:
+            missing = [r for r in required if r not in feed]
+            raise InputError(f"missing required input(s) {missing}; the model takes "
+                             + ", ".join(f"{s.name} ({s.describe()})" for s in order
+                                         if s.required))
+    return feed, ortvalues
+
+
+def _unknown(name: Any, specs: Mapping[str, InputSpec]) -> str:
+    import difflib
+
+    names = list(specs)
+    close = difflib.get_close_matches(str(name), names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown input {name!r}{hint}; the model's inputs are {names}"
+
+
+def check_output_names(output_names: Any, known: Mapping[str, int]) -> list[str]:
+    """Validate a user list of output names."""
+    if isinstance(output_names, str):
+        output_names = [output_names]
+    if not isinstance(output_names, (list, tuple)):
+        raise InputError(f"output_names must be a list of output names, got "
+                         f"{type_name(output_names)}")
+    if not output_names:
+        raise InputError(f"output_names is empty: name at least one output (the model's "
+                         f"outputs are {list(known)}), or pass None for all of them")
+    for n in output_names:
+        if n not in known:
+            raise NotFoundError(f"unknown output {n!r}; the model's outputs are {list(known)}")
+    return list(output_names)
+
+
+def convert_value(value: Any) -> Any:
+    """Convert what ORT's ``run`` returned for one output into ortsession values."""
+    if type(value) is _NDARRAY:
+        et = _DTYPE_TO_ET.get(value.dtype)
+        if et is None:
+            et = element_type_from_dtype(value.dtype)
+            if et is ElementType.STRING and value.dtype.kind != "O":
+                return Tensor._wrap(value.astype(object), et)
+        return Tensor._wrap(value, et)
+    if isinstance(value, list):
+        return [convert_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: convert_value(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def convert_outputs(results: list[Any]) -> list[Any]:
+    """Convert the list ORT's ``run`` returned (numpy arrays, lists, dicts, ``None``)."""
+    wrap = Tensor._wrap
+    ets = _DTYPE_TO_ET
+    return [wrap(r, ets[r.dtype]) if type(r) is _NDARRAY and r.dtype in ets
+            else convert_value(r) for r in results]
+
+
+def run_bound(sess: Any, feed: dict[str, Any], names: list[str], ro: Any,
+              context: str) -> list[Any]:
+    """Run through an ORT IO binding (OrtValue inputs, types numpy lacks in outputs)."""
+    C = _engine.C
+    binding = C.SessionIOBinding(sess)
+    for name, v in feed.items():
+        if isinstance(v, _ORTVALUE):
+            binding.bind_ortvalue_input(name, v)
+        else:
+            binding.bind_input(name, v)
+    for name in names:
+        binding.bind_output(name, _engine.CPU_DEVICE)
+    try:
+        sess.run_with_iobinding(binding, ro)
+    except Exception as exc:
+        raise _engine.translate(exc, RunError, context) from None
+    return outputs_from_binding(binding)
+
+
+def outputs_from_binding(binding: Any) -> list[Any]:
+    """Convert an ORT IO binding's outputs (OrtValues) to ortsession values."""
+    ovs = binding.get_outputs()
+    values: list[Any] = []
+    copied: list[Any] | None = None
+    for i in range(len(ovs)):
+        ov = ovs[i]
+        if not ov.has_value():  # an empty optional (ORT crashes on data_type() of those)
+            values.append(None)
+            continue
+        if ov.is_tensor():
+            values.append(tensor_from_ortvalue(ov))
+            continue
+        if copied is None:
+            try:
+                copied = binding.copy_outputs_to_cpu()
+            except Exception as exc:
+                raise RunError(f"ORT's Python binding cannot return output {i} "
+                               f"({ov.data_type()}) together with tensor types numpy lacks: "
+                               f"{_engine.clean_message(str(exc))}") from None
+        values.append(convert_value(copied[i]))
+    return values
+
+
+# --- binding helpers (run_into and IOBinding) -----------------------------------------------
+
+def bind_input_value(binding: Any, name: str, value: Any) -> Any:
+    """Bind a converted input (array, OrtValue, list or dict); arrays are bound by pointer.
+
+    A non-contiguous or misaligned array is first copied into a C-contiguous one (binding the
+    original's pointer would make ORT read the wrong elements).
+
+    Returns:
+        The array ORT now reads by pointer (the caller must keep it alive as long as the
+        binding), or ``None`` when ORT holds its own reference or copy.
+    """
+    if isinstance(value, _ORTVALUE):
+        binding.bind_ortvalue_input(name, value)
+        return None
+    if not isinstance(value, _NDARRAY) or value.dtype.kind == "O":
+        binding.bind_input(name, value)
+        return None
+    flags = value.flags
+    if not (flags.c_contiguous and flags.aligned):
+        value = np.array(value, order="C", copy=True)
+    binding.bind_input(name, _engine.CPU_DEVICE, value.dtype, list(value.shape),
+                       value.ctypes.data)
+    return value
+
+
+def bind_output_tensor(binding: Any, name: str, target: Tensor) -> Any:
+    """Bind ``target``'s host buffer as output ``name``.
+
+    Returns:
+        ``None`` when ORT writes straight into the buffer, else an OrtValue to copy back from
+        (sub-byte types, whose numpy form is unpacked).
+    """
+    et = target._etype
+    arr = target._array
+    if arr is None:
+        binding.bind_ortvalue_output(name, target._ortvalue)
+        return None
+    if et.is_packed or et is ElementType.STRING:
+        ov = (_engine.C.OrtValue.ortvalue_from_shape_and_onnx_type(
+            list(arr.shape), int(et), _engine.CPU_DEVICE) if et.is_packed else None)
+        if ov is None:
+            binding.bind_output(name, _engine.CPU_DEVICE)
+        else:
+            binding.bind_ortvalue_output(name, ov)
+        return ov if ov is not None else True
+    if not arr.flags.writeable:
+        raise InputError(f"output {name!r}: the preallocated tensor is read-only")
+    dtype: Any = arr.dtype if et.is_native else int(et)
+    binding.bind_output(name, _engine.CPU_DEVICE, dtype, list(arr.shape), arr.ctypes.data)
+    return None
+
+
+def copy_back(binding: Any, index: int, target: Tensor, staged: Any) -> None:
+    """Copy an output that could not be written in place into ``target``'s buffer."""
+    arr = target._array
+    assert arr is not None
+    if staged is True:  # strings: ORT allocated the output
+        produced = outputs_from_binding(binding)[index]
+        arr[...] = produced.numpy()
+    else:
+        arr[...] = tensor_from_ortvalue(staged).numpy()

@@ -1,0 +1,104 @@
+"""``RunOptions``: per-run settings (tag, log levels) and cooperative termination."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import _engine
+from ._errors import OptionError
+
+__all__ = ["RunOptions", "run_options"]
+
+_FIELDS = ("tag", "log_severity_level", "log_verbosity_level")
+
+
+def _check_level(field: str, value: Any, lower: int, upper: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionError(f"run option {field!r}: expected an integer, got {value!r}")
+    if value < lower or (upper is not None and value > upper):
+        accepted = f"{lower}..{upper}" if upper is not None else f">= {lower}"
+        raise OptionError(f"run option {field!r}: expected {accepted}, got {value!r}")
+    return value
+
+
+class RunOptions:
+    """Options for one or more runs; :meth:`terminate` stops runs using them.
+
+    Each accessor reads the value when called without an argument and sets it with one,
+    mirroring the reference's ``run_options:tag([value])``.
+    """
+
+    __slots__ = ("__weakref__", "_ro")
+
+    def __init__(self, opts: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """Create run options from a dict and/or keyword arguments (see :func:`run_options`)."""
+        from ._options import merge_fields
+
+        values = merge_fields(opts, fields, what="run option")
+        self._ro = _engine.C.RunOptions()
+        for key, value in values.items():
+            if key not in _FIELDS:
+                import difflib
+
+                close = difflib.get_close_matches(key, _FIELDS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise OptionError(f"unknown run option {key!r}{hint}; accepted: "
+                                  f"{', '.join(_FIELDS)}")
+            getattr(self, key)(value)
+
+    def tag(self, value: str | None = None) -> str:
+        """Read or set the run tag (ORT's run log id). Default: ``""``.
+
+        Returns:
+            The tag in effect (after setting it, when ``value`` is given).
+        """
+        if value is not None:
+            if not isinstance(value, str):
+                raise OptionError(f"run option 'tag': expected a string, got {value!r}")
+            self._ro.logid = value
+        return str(self._ro.logid)
+
+    def log_severity_level(self, value: int | None = None) -> int:
+        """Read or set the run's log severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal.
+
+        Default: ``-1``, meaning the session's severity applies (``-1`` may be set again).
+        """
+        if value is not None:
+            self._ro.log_severity_level = _check_level("log_severity_level", value, -1, 4)
+        return int(self._ro.log_severity_level)
+
+    def log_verbosity_level(self, value: int | None = None) -> int:
+        """Read or set the run's verbose log level (used when severity is 0). Default: ``0``."""
+        if value is not None:
+            self._ro.log_verbosity_level = _check_level("log_verbosity_level", value, 0, None)
+        return int(self._ro.log_verbosity_level)
+
+    def terminate(self) -> None:
+        """Ask every run using these options to stop; they raise :class:`TerminatedError`."""
+        self._ro.terminate = True
+
+    def reset_terminate(self) -> None:
+        """Clear the terminate flag so the options can run again."""
+        self._ro.terminate = False
+
+    @property
+    def terminated(self) -> bool:
+        """Whether :meth:`terminate` was called and not reset."""
+        return bool(self._ro.terminate)
+
+    def __repr__(self) -> str:
+        return (f"RunOptions(tag={self.tag()!r}, log_severity_level={self.log_severity_level()}, "
+                f"log_verbosity_level={self.log_verbosity_level()})")
+
+
+def run_options(opts: Mapping[str, Any] | None = None, /, **fields: Any) -> RunOptions:
+    """Create :class:`RunOptions` from a dict and/or keyword arguments.
+
+    Fields: ``tag`` (str, default ``""``), ``log_severity_level`` (0..4, or -1 for the
+    session's level, the default), ``log_verbosity_level`` (>= 0, default 0).
+
+    Raises:
+        OptionError: unknown field, wrong type or out-of-range value, or a field given twice.
+    """
+    return RunOptions(opts, **fields)

@@ -1,0 +1,546 @@
+"""``Session``: a loaded model, its inspection, lifecycle and runs."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from . import _config, _engine
+from ._builder import BuiltSession, build_session
+from ._collections import MemoryInfo, ModelMetadata, Outputs
+from ._custom_ops import CustomOpLibrary, load_custom_op_library
+from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
+from ._options import SessionOptions, parse_session_options
+from ._providers import short_name
+from ._run import (
+    InputSpec,
+    bind_input_value,
+    bind_output_tensor,
+    check_output_names,
+    convert_outputs,
+    copy_back,
+    prepare_feed,
+    run_bound,
+)
+from ._run_options import RunOptions
+from ._tensor import Tensor, type_name
+from ._typeinfo import TypeInfo, typeinfo_from_nodearg
+
+if TYPE_CHECKING:
+    from ._iobinding import IOBinding
+
+__all__ = ["Session", "session", "session_from_bytes"]
+
+_INT64_MAX: Final = 2**63 - 1
+_MEM_TYPES: Final = {-2: "cpu_input", -1: "cpu_output", 0: "default"}
+
+
+class Session:
+    """A model loaded into ONNX Runtime, ready to inspect and run.
+
+    Create one with :func:`ortsession.session` or :func:`ortsession.session_from_bytes`. Runs are
+    thread-safe. Use it as a context manager, or call :meth:`close`, to free it.
+    """
+
+    def __init__(self, model: str | bytes, options: SessionOptions, source: str) -> None:
+        """Load ``model`` (a path or bytes) with parsed ``options``; prefer :func:`session`."""
+        self._model = model
+        self._source = source
+        self._options = options
+        self._libraries: list[CustomOpLibrary] = []
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._generation = 0
+        self._ort: Any = None
+        self._built: BuiltSession | None = None
+        self._install(build_session(model, options, (), stacklevel=4))  # warn at the caller
+        _config.track(self)
+
+    # -- construction ---------------------------------------------------------------------
+    def _install(self, built: BuiltSession) -> None:
+        sess = built.ort
+        self._built = built
+        self._inputs = tuple(typeinfo_from_nodearg(a) for a in sess.inputs_meta)
+        self._outputs = tuple(typeinfo_from_nodearg(a) for a in sess.outputs_meta)
+        self._initializers = tuple(typeinfo_from_nodearg(a) for a in sess.overridable_initializers)
+        in_specs = tuple(InputSpec.from_info(i, True) for i in self._inputs)
+        init_specs = tuple(InputSpec.from_info(i, False) for i in self._initializers)
+        self._order = in_specs + init_specs
+        self._specs = {s.name: s for s in self._order}
+        self._required = tuple(s.name for s in in_specs if s.required)
+        self._output_names = [o.name or "" for o in self._outputs]
+        self._output_index = {n: i for i, n in enumerate(self._output_names)}
+        self._exotic_outputs = frozenset(o.name for o in self._outputs
+                                         if InputSpec.from_info(o, False).exotic)
+        self._default_ro = _engine.C.RunOptions()
+        self._local = threading.local()
+        self._generation += 1
+        self._ort = sess
+
+    @property
+    def _sess(self) -> Any:
+        sess = self._ort
+        if sess is None:
+            raise StateError(f"session for {self._source} is closed; create a new session")
+        return sess
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._ort is None
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why a requested provider was replaced by CPU, or ``None`` when there was no fallback."""
+        return self._built.fallback_reason if self._built is not None else None
+
+    @property
+    def options(self) -> SessionOptions:
+        """The validated options the session was created with."""
+        return self._options
+
+    @property
+    def model_path(self) -> str | None:
+        """The model file path, or ``None`` for a session created from bytes."""
+        return self._model if isinstance(self._model, str) else None
+
+    # -- inspection -----------------------------------------------------------------------
+    def input_names(self) -> list[str]:
+        """Return the model's input names, in order (overridable initializers excluded)."""
+        self._sess  # noqa: B018 — raises StateError when closed
+        return [i.name or "" for i in self._inputs]
+
+    def output_names(self) -> list[str]:
+        """Return the model's output names, in order."""
+        self._sess  # noqa: B018
+        return list(self._output_names)
+
+    def overridable_initializer_names(self) -> list[str]:
+        """Return the names of initializers that inputs may override."""
+        self._sess  # noqa: B018
+        return [i.name or "" for i in self._initializers]
+
+    def input_count(self) -> int:
+        """Return the number of inputs."""
+        self._sess  # noqa: B018
+        return len(self._inputs)
+
+    def output_count(self) -> int:
+        """Return the number of outputs."""
+        self._sess  # noqa: B018
+        return len(self._outputs)
+
+    def overridable_initializer_count(self) -> int:
+        """Return the number of overridable initializers."""
+        self._sess  # noqa: B018
+        return len(self._initializers)
+
+    def input_info(self, name_or_index: str | int) -> TypeInfo:
+        """Return the :class:`TypeInfo` of an input, by name or 0-based index."""
+        return self._info(self._inputs, "input", name_or_index)
+
+    def output_info(self, name_or_index: str | int) -> TypeInfo:
+        """Return the :class:`TypeInfo` of an output, by name or 0-based index."""
+        return self._info(self._outputs, "output", name_or_index)
+
+    def overridable_initializer_info(self, name_or_index: str | int) -> TypeInfo:
+        """Return the :class:`TypeInfo` of an overridable initializer, by name or index."""
+        return self._info(self._initializers, "overridable initializer", name_or_index)
+
+    def _info(self, infos: tuple[TypeInfo, ...], what: str, key: str | int) -> TypeInfo:
+        self._sess  # noqa: B018
+        if isinstance(key, str):
+            for info in infos:
+                if info.name == key:
+                    return info
+            raise NotFoundError(f"no {what} named {key!r}; {what} names: "
+                                f"{[i.name for i in infos]}")
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if 0 <= key < len(infos):
+                return infos[int(key)]
+            raise NotFoundError(f"{what} index {key} out of range: the model has {len(infos)} "
+                                f"{what}(s), indices 0..{len(infos) - 1}")
+        raise NotFoundError(f"{what} must be given by name (str) or 0-based index (int), got "
+                            f"{key!r}")
+
+    def memory_info_for_inputs(self) -> Outputs:
+        """Return where ORT expects each input: a collection indexed by position and name."""
+        return self._memory_infos(self._sess.input_meminfos, self.input_names())
+
+    def memory_info_for_outputs(self) -> Outputs:
+        """Return where ORT places each output: a collection indexed by position and name."""
+        return self._memory_infos(self._sess.output_meminfos, self.output_names())
+
+    @staticmethod
+    def _memory_infos(infos: list[Any], names: list[str]) -> Outputs:
+        entries = [MemoryInfo(
+            name=str(m.name), id=int(m.device_id), mem_type=_MEM_TYPES.get(int(m.mem_type),
+                                                                          str(int(m.mem_type))),
+            allocator_type=str(m.allocator_type.name).replace("ORT_", "").replace(
+                "_ALLOCATOR", "").lower(),
+            device_type=_device_type(m), device_mem_type=str(m.device_mem_type.name).lower(),
+            vendor_id=int(m.device_vendor_id)) for m in infos]
+        return Outputs(names, entries)
+
+    def metadata(self) -> ModelMetadata:
+        """Return the model's :class:`ModelMetadata`."""
+        meta = self._sess.model_meta
+        version = int(meta.version)
+        return ModelMetadata(
+            producer_name=str(meta.producer_name), graph_name=str(meta.graph_name),
+            graph_description=str(meta.graph_description), domain=str(meta.domain),
+            description=str(meta.description), version=0 if version == _INT64_MAX else version,
+            custom_metadata=dict(meta.custom_metadata_map))
+
+    def providers(self) -> list[str]:
+        """Return the short names of the execution providers in effect, in priority order."""
+        return [short_name(p) for p in self._sess.get_providers()]
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the session. Idempotent; any later use raises :class:`StateError`.
+
+        Runs already in progress on other threads finish normally.
+        """
+        with self._lock:
+            self._ort = None
+            self._local = threading.local()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def end_profiling(self) -> str | None:
+        """Stop profiling and return the JSON trace path (``None`` when profiling is off)."""
+        sess = self._sess
+        if not self._options.profile_file_prefix:
+            return None
+        try:
+            path = str(sess.end_profiling())
+        except Exception as exc:
+            raise _engine.translate(exc, StateError, "end_profiling()") from None
+        return os.path.abspath(path) if path else None
+
+    def profiling_start_time_ns(self) -> int:
+        """Return when profiling started, in nanoseconds since the epoch (0 when off)."""
+        return int(self._sess.get_profiling_start_time_ns)
+
+    def set_ep_dynamic_options(self, opts: Mapping[Any, Any]) -> None:
+        """Pass dynamic options to the execution providers; keys and values are stringified."""
+        if not isinstance(opts, Mapping):
+            raise OptionError(f"set_ep_dynamic_options(): expected a dict, got {type_name(opts)}")
+        strings = {_stringify(k): _stringify(v) for k, v in opts.items()}
+        try:
+            self._sess.set_ep_dynamic_options(strings)
+        except StateError:
+            raise
+        except Exception as exc:
+            raise _engine.translate(exc, OptionError, "set_ep_dynamic_options()") from None
+
+    def register_custom_op_library(self, path_or_handle: str | os.PathLike[str] |
+                                   CustomOpLibrary) -> None:
+        """Load a custom-op library and rebuild the session with it.
+
+        The session keeps its options, inputs and outputs; IO bindings made before the
+        rebuild raise :class:`StateError` when used.
+        """
+        self._sess  # noqa: B018
+        lib = (path_or_handle if isinstance(path_or_handle, CustomOpLibrary)
+               else load_custom_op_library(path_or_handle))
+        libraries = [*self._libraries, lib]
+        built = build_session(self._model, self._options, tuple(libraries), stacklevel=3)
+        with self._lock:
+            if self._ort is None:
+                raise StateError(f"session for {self._source} was closed during the rebuild")
+            self._libraries = libraries
+            self._install(built)
+
+    @property
+    def generation(self) -> int:
+        """Incremented by each rebuild (:meth:`register_custom_op_library`)."""
+        return self._generation
+
+    # -- running --------------------------------------------------------------------------
+    def run(self, inputs: Mapping[str, Any] | list[Any] | tuple[Any, ...],
+            output_names: list[str] | tuple[str, ...] | None = None,
+            run_options: RunOptions | None = None) -> Outputs:
+        """Run the model.
+
+        Args:
+            inputs: a dict keyed by input (or overridable initializer) name, or a list/tuple in
+                model input order that may continue with overridable initializers. Values:
+                ``Tensor``, numpy arrays, Python scalars/lists (converted to the declared element
+                type), lists for sequences, dicts for maps, ``optional(...)``/``None`` for
+                optional inputs (which may also be left out).
+            output_names: outputs to compute, in the order wanted (default: all).
+            run_options: :class:`RunOptions` (tag, log levels, terminate).
+
+        Returns:
+            :class:`Outputs`, indexed by position and by name.
+
+        Raises:
+            InputError: unknown/missing input, too many values, wrong element type, rank or
+                fixed dimension (checked before ORT runs).
+            NotFoundError: unknown output name.
+            RunError: ORT failed during the run; :class:`TerminatedError` after ``terminate()``.
+        """
+        sess = self._ort
+        if sess is None:
+            raise StateError(f"session for {self._source} is closed; create a new session")
+        feed, ortvalues = prepare_feed(self._specs, self._order, self._required, inputs)
+        if output_names is None:
+            names = self._output_names
+            index: dict[str, int] | None = self._output_index
+            exotic = bool(self._exotic_outputs)
+        else:
+            names = check_output_names(output_names, self._output_index)
+            index = None
+            exotic = not self._exotic_outputs.isdisjoint(names)
+        ro = self._default_ro if run_options is None else _ro(run_options)
+        if ortvalues or exotic:
+            return Outputs(names, run_bound(sess, feed, names, ro, "run()"), index)
+        try:
+            results = sess.run(names, feed, ro)
+        except Exception as exc:
+            raise _engine.translate(exc, RunError, "run()") from None
+        return Outputs(names, convert_outputs(results), index)
+
+    def run_into(self, inputs: Mapping[str, Any] | list[Any] | tuple[Any, ...],
+                 outputs: Mapping[str, Tensor],
+                 run_options: RunOptions | None = None) -> Outputs:
+        """Run the model, writing outputs into the caller's preallocated tensors.
+
+        Args:
+            inputs: as for :meth:`run`.
+            outputs: ``{output name: Tensor}`` of the declared element type and shape. ORT
+                writes into these buffers; the returned :class:`Outputs` holds the same objects
+                (only the outputs given are computed). Repeating a call with the same input
+                and output objects reuses the binding: no allocation, no re-validation.
+            run_options: :class:`RunOptions` (tag, log levels, terminate).
+
+        Raises:
+            InputError: a preallocated tensor of the wrong type or shape (before running), or
+                any input error of :meth:`run`.
+        """
+        sess = self._ort
+        if sess is None:
+            raise StateError(f"session for {self._source} is closed; create a new session")
+        ro = self._default_ro if run_options is None else _ro(run_options)
+        local = self._local
+        cached = getattr(local, "into", None)
+        if cached is not None and cached.matches(inputs, outputs):
+            try:
+                sess.run_with_iobinding(cached.binding, ro)
+            except Exception as exc:
+                raise _engine.translate(exc, RunError, "run_into()") from None
+            result: Outputs = cached.result
+            return result
+        plan = self._bind_into(sess, inputs, outputs)
+        try:
+            sess.run_with_iobinding(plan.binding, ro)
+        except Exception as exc:
+            raise _engine.translate(exc, RunError, "run_into()") from None
+        plan.finish()
+        local.into = plan if plan.cacheable else None
+        return plan.result
+
+    def _bind_into(self, sess: Any, inputs: Any, outputs: Any) -> _IntoPlan:
+        if not isinstance(outputs, Mapping) or not outputs:
+            raise InputError(f"run_into(): outputs must be a non-empty dict of output name → "
+                             f"preallocated Tensor, got {outputs!r}")
+        feed, _ = prepare_feed(self._specs, self._order, self._required, inputs)
+        given = (inputs if isinstance(inputs, Mapping)
+                 else {s.name: v for s, v in zip(self._order, inputs)})
+        binding = _engine.C.SessionIOBinding(sess)
+        # A plan is reusable only when ORT reads every input straight from the caller's own
+        # array: then in-place changes are seen, and nothing converted here can go stale.
+        by_pointer = True
+        for name, value in feed.items():
+            bound = bind_input_value(binding, name, value)
+            if bound is None:
+                by_pointer = False
+            else:
+                feed[name] = bound  # keep the bound copy alive with the plan
+                by_pointer = by_pointer and bound is _array_of(given.get(name))
+        names: list[str] = []
+        targets: list[Any] = []
+        staged: list[tuple[int, Tensor, Any]] = []
+        for i, (name, target) in enumerate(outputs.items()):
+            tensor = self._check_target(name, target)
+            extra = bind_output_tensor(binding, name, tensor)
+            if extra is not None:
+                staged.append((i, tensor, extra))
+            names.append(name)
+            targets.append(target)
+        return _IntoPlan(binding, feed, inputs, outputs, names, targets, staged,
+                         cacheable=by_pointer and not staged)
+
+    def _check_target(self, name: Any, target: Any) -> Tensor:
+        i = self._output_index.get(name) if isinstance(name, str) else None
+        if i is None:
+            raise NotFoundError(f"run_into(): unknown output {name!r}; the model's outputs are "
+                                f"{self._output_names}")
+        info = self._outputs[i]
+        if isinstance(target, np.ndarray):
+            target = Tensor(target) if target.flags.c_contiguous else None
+        if not isinstance(target, Tensor):
+            raise InputError(f"run_into(): output {name!r} needs a preallocated Tensor (or a "
+                             f"C-contiguous numpy array), got {type_name(target)}")
+        spec = InputSpec.from_info(info, True)
+        if spec.element_type is None:
+            raise InputError(f"run_into(): output {name!r} is a {info.type}, only tensor outputs "
+                             f"can be preallocated")
+        if target._etype is not spec.element_type:
+            raise InputError(f"run_into(): output {name!r} is {spec.element_type.type_name}, the "
+                             f"preallocated tensor is {target.data_type}")
+        shape = target.shape
+        if spec.dims is not None and (len(shape) != len(spec.dims) or any(
+                d >= 0 and d != s for d, s in zip(spec.dims, shape))):
+            raise InputError(f"run_into(): output {name!r} has shape {list(spec.dims)}, the "
+                             f"preallocated tensor has shape {list(shape)}")
+        return target
+
+    def create_io_binding(self) -> IOBinding:
+        """Return a new :class:`IOBinding` for this session."""
+        from ._iobinding import IOBinding
+
+        return IOBinding(self)
+
+    def run_with_iobinding(self, binding: IOBinding, run_options: RunOptions | None = None
+                           ) -> Outputs:
+        """Run with the inputs and outputs bound in ``binding``; returns its outputs.
+
+        Raises:
+            InputError: ``binding`` is not an :class:`IOBinding` of this session, or it lacks
+                an output or a required input.
+            StateError: the session is closed, or was rebuilt after the binding was made.
+            RunError: ORT failed during the run; :class:`TerminatedError` after ``terminate()``.
+        """
+        if getattr(binding, "_session", None) is not self:
+            from ._iobinding import IOBinding
+
+            if not isinstance(binding, IOBinding):
+                raise InputError(f"run_with_iobinding(): expected an IOBinding (from "
+                                 f"session.create_io_binding()), got {type_name(binding)}")
+            raise InputError("run_with_iobinding(): the binding belongs to another session; "
+                             "create one with this session's create_io_binding()")
+        return binding._run(run_options)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._ort is None else ", ".join(self.providers())
+        return f"<Session {self._source} [{state}]>"
+
+
+class _IntoPlan:
+    """A bound ``run_into`` call, reusable while the caller passes the same objects."""
+
+    __slots__ = ("binding", "cacheable", "feed", "in_dict", "in_items", "out_items", "result",
+                 "staged")
+
+    def __init__(self, binding: Any, feed: dict[str, Any], inputs: Any,
+                 outputs: Mapping[str, Any], names: list[str], targets: list[Any],
+                 staged: list[tuple[int, Tensor, Any]], cacheable: bool) -> None:
+        self.binding = binding
+        self.feed = feed  # what ORT reads by pointer must live as long as the binding
+        self.result = Outputs(names, targets)
+        self.staged = staged
+        self.cacheable = cacheable
+        self.in_dict = isinstance(inputs, dict)
+        pairs = inputs.items() if isinstance(inputs, Mapping) else enumerate(inputs)
+        self.in_items = tuple((k, v, _array_of(v), getattr(_array_of(v), "shape", None))
+                              for k, v in pairs)
+        self.out_items = tuple(outputs.items())
+
+    def matches(self, inputs: Any, outputs: Any) -> bool:
+        """Tell whether ``inputs``/``outputs`` are the very objects this plan bound."""
+        if type(outputs) is not dict or len(outputs) != len(self.out_items):
+            return False
+        if type(inputs) is dict:
+            if not self.in_dict or len(inputs) != len(self.in_items):
+                return False
+            for key, obj, arr, shape in self.in_items:
+                v = inputs.get(key)
+                if v is not obj or _array_of(v) is not arr or (
+                        arr is not None and arr.shape != shape):
+                    return False
+        elif type(inputs) in (list, tuple) and not self.in_dict:
+            if len(inputs) != len(self.in_items):
+                return False
+            for (_, obj, arr, shape), v in zip(self.in_items, inputs):
+                if v is not obj or _array_of(v) is not arr or (
+                        arr is not None and arr.shape != shape):
+                    return False
+        else:
+            return False
+        return all(outputs.get(key) is obj for key, obj in self.out_items)
+
+    def finish(self) -> None:
+        """Copy outputs that ORT could not write in place into the caller's tensors."""
+        for i, tensor, extra in self.staged:
+            copy_back(self.binding, i, tensor, extra)
+
+
+def _array_of(value: Any) -> Any:
+    if type(value) is Tensor:
+        return value._array
+    return value if type(value) is np.ndarray else None
+
+
+def _ro(run_options: Any) -> Any:
+    if not isinstance(run_options, RunOptions):
+        raise OptionError(f"run_options must be a RunOptions (from ortsession.run_options()), "
+                          f"got {type_name(run_options)}")
+    return run_options._ro
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _device_type(m: Any) -> str:
+    name = str(m.name).lower()
+    if name.startswith(("cpu", "cudapinned")) or "cpu" in name:
+        return "cpu"
+    return "gpu" if name.startswith(("cuda", "hip", "dml", "webgpu")) else name
+
+
+def session(model_path: str | os.PathLike[str], opts: Mapping[str, Any] | None = None, /,
+            **fields: Any) -> Session:
+    """Load an ONNX model from a file.
+
+    Args:
+        model_path: path of the ``.onnx`` file.
+        opts: session options as a dict (the reference's table); see ``docs/options.md``.
+        **fields: the same options as keyword arguments (a field may not appear in both).
+
+    Raises:
+        OptionError: invalid options. ModelLoadError: the model cannot be read or loaded.
+        ProviderError: a provider is unavailable and ``fallback_to_cpu`` is false.
+    """
+    if not isinstance(model_path, (str, os.PathLike)):
+        raise ModelLoadError(f"session(): model_path must be a str or os.PathLike, got "
+                             f"{type_name(model_path)}")
+    path = os.fspath(model_path)
+    options = parse_session_options(opts, fields)
+    return Session(path, options, source=repr(path))
+
+
+def session_from_bytes(model_bytes: bytes | bytearray | memoryview,
+                       opts: Mapping[str, Any] | None = None, /, **fields: Any) -> Session:
+    """Load an ONNX model from bytes in memory (``bytes``, ``bytearray`` or ``memoryview``).
+
+    Raises the same errors as :func:`session`.
+    """
+    if not isinstance(model_bytes, (bytes, bytearray, memoryview)):
+        raise ModelLoadError(f"session_from_bytes(): model_bytes must be bytes, bytearray or "
+                             f"memoryview, got {type_name(model_bytes)}")
+    options = parse_session_options(opts, fields)
+    return Session(bytes(model_bytes), options, source="<bytes>")

@@ -1,0 +1,80 @@
+"""The public surface: names, docs, typing marker, import hygiene (STYLE: a test pins it)."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import ortsession as ort
+
+EXPECTED = {
+    "configure", "load_custom_op_library", "optional", "providers", "resolve_coreml_options",
+    "run_options", "session", "session_from_bytes", "tensor", "tensor_from_bytes", "version",
+    "IOBinding", "Outputs", "RunOptions", "Session", "SessionOptions", "CustomOpLibrary",
+    "ElementType", "MemoryInfo", "ModelMetadata", "NamedValues", "Optional", "Tensor",
+    "TypeInfo", "element_type_names", "CustomOpLibraryError", "ElementTypeError", "InputError",
+    "ModelLoadError", "NotFoundError", "OptionError", "OrtError", "ProviderError",
+    "ProviderFallbackWarning", "RunError", "StateError", "TensorError", "TerminatedError",
+}
+
+
+def test_all_is_pinned() -> None:
+    assert set(ort.__all__) == EXPECTED
+    assert len(ort.__all__) == len(set(ort.__all__))
+
+
+def test_public_objects_live_in_the_package_namespace() -> None:
+    for name in ort.__all__:
+        obj = getattr(ort, name)
+        assert obj.__module__ == "ortsession", name
+        assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_public_methods_are_documented() -> None:
+    for name in ort.__all__:
+        obj = getattr(ort, name)
+        if not inspect.isclass(obj):
+            continue
+        for attr, member in vars(obj).items():
+            if attr.startswith("_") or not callable(member):
+                continue
+            assert inspect.getdoc(member), f"{name}.{attr} has no docstring"
+
+
+def test_no_public_name_leaks_a_private_module() -> None:
+    public = {n for n in dir(ort) if not n.startswith("_")}
+    modules = {n for n in public if inspect.ismodule(getattr(ort, n))}
+    assert public - modules - {"annotations", "models", "cli", "lua"} <= EXPECTED
+
+
+def test_errors_form_one_hierarchy() -> None:
+    for name in ort.__all__:
+        obj = getattr(ort, name)
+        if inspect.isclass(obj) and issubclass(obj, BaseException) and name != "ProviderFallbackWarning":
+            assert issubclass(obj, ort.OrtError), name
+    assert issubclass(ort.OptionError, ValueError)
+    assert issubclass(ort.InputError, ValueError)
+    assert issubclass(ort.NotFoundError, KeyError)
+    assert issubclass(ort.TerminatedError, ort.RunError)
+
+
+def test_py_typed_marker_ships() -> None:
+    assert (Path(ort.__file__).parent / "py.typed").exists()
+
+
+def test_version_and_providers() -> None:
+    assert ort.version()[0].isdigit()
+    assert "cpu" in ort.providers()
+
+
+def test_import_works_without_onnx() -> None:
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "import ortsession as ort\n"
+            "t = ort.tensor('float32', [1, 2], [1.0, 2.0])\n"
+            "print(t.to_table()[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1.0"
