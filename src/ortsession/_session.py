@@ -14,7 +14,7 @@ from ._builder import BuiltSession, build_session
 from ._collections import MemoryInfo, ModelMetadata, Outputs
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
-from ._options import SessionOptions, parse_session_options
+from ._options import SessionOptions, option_string, parse_session_options
 from ._providers import short_name
 from ._run import (
     InputSpec,
@@ -235,7 +235,9 @@ class Session:
         """Pass dynamic options to the execution providers; keys and values are stringified."""
         if not isinstance(opts, Mapping):
             raise OptionError(f"set_ep_dynamic_options(): expected a dict, got {type_name(opts)}")
-        strings = {_stringify(k): _stringify(v) for k, v in opts.items()}
+        strings = {option_string(f"set_ep_dynamic_options() key {k!r}", k):
+                   option_string(f"set_ep_dynamic_options() value of {k!r}", v)
+                   for k, v in opts.items()}
         try:
             self._sess.set_ep_dynamic_options(strings)
         except StateError:
@@ -497,12 +499,6 @@ def _ro(run_options: Any) -> Any:
         raise OptionError(f"run_options must be a RunOptions (from ortsession.run_options()), "
                           f"got {type_name(run_options)}")
     return run_options._ro
-
-
-def _stringify(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
 
 
 def _device_type(m: Any) -> str:
