@@ -232,7 +232,7 @@ def test_custom_ops_via_options_path_handle_and_mixed_list() -> None:
 
 def test_model_load_errors_name_the_source(tmp_path: Path) -> None:
     missing = tmp_path / "missing.onnx"
-    with pytest.raises(ort.ModelLoadError, match="missing.onnx"):
+    with pytest.raises(ort.ModelLoadError, match=r"missing\.onnx"):
         ort.session(missing)
     with pytest.raises(ort.ModelLoadError):
         ort.session(tmp_path)
@@ -247,7 +247,7 @@ def test_model_load_errors_name_the_source(tmp_path: Path) -> None:
             ort.session(path)
     with pytest.raises(ort.ModelLoadError, match="bytes"):
         ort.session_from_bytes("not bytes")  # type: ignore[arg-type]
-    with pytest.raises(ort.ModelLoadError, match="str or os.PathLike"):
+    with pytest.raises(ort.ModelLoadError, match=r"str or os\.PathLike"):
         ort.session(42)  # type: ignore[arg-type]
 
 
