@@ -13,9 +13,12 @@ from ._errors import InputError, NotFoundError, OptionError, RunError, StateErro
 from ._run import (
     bind_input_value,
     bind_output_tensor,
+    bindable,
     convert_input,
     copy_back,
+    copy_into,
     outputs_from_binding,
+    run_feed,
 )
 from ._run_options import RunOptions
 from ._tensor import Tensor, tensor, tensor_from_ortvalue, type_name
@@ -32,6 +35,11 @@ _DEVICES = {"cuda": "cuda", "hip": "gpu", "rocm": "gpu", "dml": "dml", "webgpu":
 class IOBinding:
     """Inputs and outputs bound to a session ahead of a run (``session.create_io_binding()``).
 
+    Numeric tensors are bound by pointer: ORT reads the caller's array at each run, so changes
+    made to it in place are seen. String tensors, sequences and maps, which ORT's Python binding
+    cannot bind, are held by the binding and passed to ORT at each run instead (their outputs
+    are then copied into bound tensors).
+
     A binding belongs to one build of its session: after the session is closed or rebuilt by
     ``register_custom_op_library``, using it raises :class:`StateError`.
     """
@@ -45,6 +53,8 @@ class IOBinding:
         self._outputs: dict[str, tuple[str, Tensor | None, Any]] = {}
         self._ran = False
         self._fast: Outputs | None = None  # the result when every output is a bound tensor
+        self._held: set[str] = set()  # inputs ORT's binding cannot take, passed at each run
+        self._emulated: list[Any] | None = None  # outputs of the last run made without binding
 
     def _check(self) -> Any:
         sess = self._session._ort
@@ -69,7 +79,12 @@ class IOBinding:
             raise InputError(f"bind_input(): input {name!r}: empty optionals cannot be bound; "
                              f"leave the input unbound instead")
         converted = convert_input(spec, value)
-        bound = bind_input_value(self._binding, name, converted)
+        if bindable(converted):
+            bound = bind_input_value(self._binding, name, converted)
+            self._held.discard(name)
+        else:
+            bound = None
+            self._held.add(name)
         # keep the value (and any contiguous copy ORT reads by pointer) alive with the binding
         self._inputs[name] = (value, converted if bound is None else bound)
         self._fast = None
@@ -127,6 +142,7 @@ class IOBinding:
         self._check()
         self._binding.clear_binding_inputs()
         self._inputs.clear()
+        self._held.clear()
         self._fast = None
 
     def clear_outputs(self) -> None:
@@ -136,6 +152,7 @@ class IOBinding:
         self._outputs.clear()
         self._ran = False
         self._fast = None
+        self._emulated = None
 
     def synchronize_inputs(self) -> None:
         """Wait until bound inputs are ready on their devices (no-op on CPU)."""
@@ -154,6 +171,8 @@ class IOBinding:
             raise StateError("get_outputs(): the binding has not been run yet; call "
                              "session.run_with_iobinding(binding)")
         names = list(self._outputs)
+        if self._emulated is not None:
+            return Outputs(names, list(self._emulated))
         needs_ort = any(kind != "tensor" for kind, _, _ in self._outputs.values())
         produced = self._produced() if needs_ort else None
         values: list[Any] = []
@@ -166,10 +185,17 @@ class IOBinding:
         return Outputs(names, values)
 
     def _produced(self) -> list[Any]:
+        """Return the outputs ORT allocated, detached from the binding's buffers.
+
+        ORT reuses those buffers at the next run, so host tensors are copied: a result, once
+        returned, does not change. (Bind a tensor to an output to have it written in place.)
+        """
         ovs = self._binding.get_outputs()
         if all(ovs[i].has_value() and ovs[i].is_tensor() for i in range(len(ovs))):
-            return [tensor_from_ortvalue(ovs[i]) for i in range(len(ovs))]
-        return outputs_from_binding(self._binding)
+            produced = [tensor_from_ortvalue(ovs[i]) for i in range(len(ovs))]
+        else:
+            produced = outputs_from_binding(self._binding)
+        return [_detached(v) for v in produced]
 
     def _run(self, run_options: RunOptions | None) -> Outputs:
         fast = self._fast
@@ -191,10 +217,13 @@ class IOBinding:
         if missing:
             raise InputError(f"run_with_iobinding(): required input(s) {missing} are not bound")
         ro = self._session._default_ro if run_options is None else _ro_of(run_options)
+        if self._held:
+            return self._run_held(sess, ro)
         try:
             sess.run_with_iobinding(self._binding, ro)
         except Exception as exc:
             raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
+        self._emulated = None
         for i, (kind, target, staged) in enumerate(self._outputs.values()):
             if kind == "tensor" and staged is not None:
                 assert target is not None
@@ -206,9 +235,32 @@ class IOBinding:
             self._fast = result
         return result
 
+    def _run_held(self, sess: Any, ro: Any) -> Outputs:
+        """Run with inputs ORT's binding cannot hold: pass them all, then fill the outputs."""
+        feed = {name: converted for name, (_, converted) in self._inputs.items()}
+        names = list(self._outputs)
+        exotic = not self._session._exotic_outputs.isdisjoint(names)
+        values = run_feed(sess, feed, names, ro, exotic, "run_with_iobinding()")
+        for i, (name, (kind, target, _)) in enumerate(self._outputs.items()):
+            if kind == "tensor":
+                copy_into(target, values[i], name, "run_with_iobinding()")
+                values[i] = target
+        self._emulated = values
+        self._ran = True
+        return Outputs(names, list(values))
+
     def __repr__(self) -> str:
         return (f"<IOBinding inputs={list(self._inputs)} outputs={list(self._outputs)} "
                 f"of {self._session!r}>")
+
+
+def _detached(value: Any) -> Any:
+    """Return a host tensor owning its data (not a view of a buffer ORT will reuse)."""
+    if isinstance(value, Tensor):
+        arr = value._array
+        if arr is not None and not arr.flags.owndata:
+            return Tensor._wrap(arr.copy(), value._etype)
+    return value
 
 
 def _ro_of(run_options: Any) -> Any:

@@ -115,6 +115,8 @@ def convert_tensor_input(spec: InputSpec, value: Any) -> Any:
     elif isinstance(value, _ORTVALUE):
         return value
     else:
+        if value is None and not spec.required:
+            return None  # an overridable initializer given None keeps its value
         if isinstance(value, (Mapping, set)) or value is None:
             raise InputError(f"input {spec.name!r}: expected a tensor ({spec.describe()}), got "
                              f"{type_name(value)}")
@@ -190,10 +192,8 @@ def _convert_sequence(spec: InputSpec, value: Any) -> list[Any]:
                                             "shape": None, "has_shape": False}), True)
     out = []
     for i, item in enumerate(value):
-        if isinstance(item, Tensor):
-            item = item.numpy()
         try:
-            out.append(convert_input(inner, item))
+            out.append(convert_input(inner, item.numpy() if isinstance(item, Tensor) else item))
         except InputError as exc:
             raise InputError(f"{exc} (element {i} of the sequence)") from None
     return out
@@ -325,23 +325,59 @@ def convert_outputs(results: list[Any]) -> list[Any]:
             else convert_value(r) for r in results]
 
 
+def bindable(value: Any) -> bool:
+    """Tell whether ORT's IO binding can take a converted input (non-string tensors only)."""
+    if isinstance(value, _NDARRAY):
+        return bool(value.dtype.kind != "O")
+    return isinstance(value, _ORTVALUE)
+
+
 def run_bound(sess: Any, feed: dict[str, Any], names: list[str], ro: Any,
               context: str) -> list[Any]:
     """Run through an ORT IO binding (OrtValue inputs, types numpy lacks in outputs)."""
     C = _engine.C
     binding = C.SessionIOBinding(sess)
+    keep = []
     for name, v in feed.items():
-        if isinstance(v, _ORTVALUE):
-            binding.bind_ortvalue_input(name, v)
-        else:
-            binding.bind_input(name, v)
+        if not bindable(v):
+            raise RunError(f"{context}: input {name!r} is a string tensor, sequence or map, "
+                           f"which ORT's Python binding cannot pass together with outputs of "
+                           f"types numpy lacks (bfloat16, float8, int4 ...); request those "
+                           f"outputs in a separate run")
+        keep.append(bind_input_value(binding, name, v))
     for name in names:
         binding.bind_output(name, _engine.CPU_DEVICE)
     try:
         sess.run_with_iobinding(binding, ro)
     except Exception as exc:
         raise _engine.translate(exc, RunError, context) from None
+    del keep
     return outputs_from_binding(binding)
+
+
+def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, exotic: bool,
+             context: str) -> list[Any]:
+    """Run with a converted feed; ``exotic``: some requested output has a type numpy lacks."""
+    if exotic or any(isinstance(v, _ORTVALUE) for v in feed.values()):
+        return run_bound(sess, feed, names, ro, context)
+    try:
+        results = sess.run(names, feed, ro)
+    except Exception as exc:
+        raise _engine.translate(exc, RunError, context) from None
+    return convert_outputs(results)
+
+
+def copy_into(target: Any, produced: Any, name: str, context: str) -> None:
+    """Copy a produced output into the caller's preallocated tensor or array."""
+    arr = target._array if isinstance(target, Tensor) else target
+    got = produced.numpy() if isinstance(produced, Tensor) else None
+    if got is None or arr is None:
+        raise RunError(f"{context}: output {name!r} is not a host tensor and cannot be copied "
+                       f"into the preallocated one")
+    if got.shape != arr.shape:
+        raise RunError(f"{context}: output {name!r} has shape {list(got.shape)}, the "
+                       f"preallocated tensor has shape {list(arr.shape)}")
+    arr[...] = got
 
 
 def outputs_from_binding(binding: Any) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
+from operator import is_
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -20,11 +21,14 @@ from ._run import (
     InputSpec,
     bind_input_value,
     bind_output_tensor,
+    bindable,
     check_output_names,
     convert_outputs,
     copy_back,
+    copy_into,
     prepare_feed,
     run_bound,
+    run_feed,
 )
 from ._run_options import RunOptions
 from ._tensor import Tensor, type_name
@@ -225,6 +229,10 @@ class Session:
             path = str(sess.end_profiling())
         except Exception as exc:
             raise _engine.translate(exc, StateError, "end_profiling()") from None
+        if path and not os.path.isfile(path):  # ORT only logs that it could not write the file
+            raise StateError(f"end_profiling(): ONNX Runtime could not write the profile file "
+                             f"{os.path.abspath(path)!r} (profile_file_prefix="
+                             f"{self._options.profile_file_prefix!r})")
         return os.path.abspath(path) if path else None
 
     def profiling_start_time_ns(self) -> int:
@@ -344,6 +352,11 @@ class Session:
             result: Outputs = cached.result
             return result
         plan = self._bind_into(sess, inputs, outputs)
+        if plan.binding is None:  # string/sequence/map inputs: ORT's binding cannot take them
+            local.into = None
+            plan.fill(run_feed(sess, plan.feed, plan.names, ro,
+                               not self._exotic_outputs.isdisjoint(plan.names), "run_into()"))
+            return plan.result
         try:
             sess.run_with_iobinding(plan.binding, ro)
         except Exception as exc:
@@ -357,6 +370,11 @@ class Session:
             raise InputError(f"run_into(): outputs must be a non-empty dict of output name → "
                              f"preallocated Tensor, got {outputs!r}")
         feed, _ = prepare_feed(self._specs, self._order, self._required, inputs)
+        names = list(outputs)
+        checked = [self._check_target(name, target) for name, target in outputs.items()]
+        targets = list(outputs.values())
+        if not all(bindable(v) for v in feed.values()):
+            return _IntoPlan(None, feed, inputs, outputs, names, targets, [], cacheable=False)
         given = (inputs if isinstance(inputs, Mapping)
                  else {s.name: v for s, v in zip(self._order, inputs)})
         binding = _engine.C.SessionIOBinding(sess)
@@ -370,16 +388,11 @@ class Session:
             else:
                 feed[name] = bound  # keep the bound copy alive with the plan
                 by_pointer = by_pointer and bound is _array_of(given.get(name))
-        names: list[str] = []
-        targets: list[Any] = []
         staged: list[tuple[int, Tensor, Any]] = []
-        for i, (name, target) in enumerate(outputs.items()):
-            tensor = self._check_target(name, target)
+        for i, (name, tensor) in enumerate(zip(names, checked)):
             extra = bind_output_tensor(binding, name, tensor)
             if extra is not None:
                 staged.append((i, tensor, extra))
-            names.append(name)
-            targets.append(target)
         return _IntoPlan(binding, feed, inputs, outputs, names, targets, staged,
                          cacheable=by_pointer and not staged)
 
@@ -442,8 +455,13 @@ class Session:
 class _IntoPlan:
     """A bound ``run_into`` call, reusable while the caller passes the same objects."""
 
-    __slots__ = ("binding", "cacheable", "feed", "in_dict", "in_items", "out_items", "result",
-                 "staged")
+    __slots__ = ("binding", "cacheable", "feed", "in_dict", "in_keys", "in_len", "in_objs",
+                 "in_shapes", "out_items", "out_keys", "out_objs", "result", "staged")
+
+    @property
+    def names(self) -> list[str]:
+        """The output names, in the caller's order."""
+        return self.result.names()
 
     def __init__(self, binding: Any, feed: dict[str, Any], inputs: Any,
                  outputs: Mapping[str, Any], names: list[str], targets: list[Any],
@@ -454,38 +472,51 @@ class _IntoPlan:
         self.staged = staged
         self.cacheable = cacheable
         self.in_dict = isinstance(inputs, dict)
-        pairs = inputs.items() if isinstance(inputs, Mapping) else enumerate(inputs)
-        self.in_items = tuple((k, v, _array_of(v), getattr(_array_of(v), "shape", None))
-                              for k, v in pairs)
+        self.in_keys = frozenset(inputs) if self.in_dict else frozenset()
+        self.in_objs = tuple(inputs.values() if isinstance(inputs, Mapping) else inputs)
+        self.in_len = len(self.in_objs)
+        # ORT reads each bound array with the shape it had when bound: an array reshaped in
+        # place since then must be bound again
+        arrays = [a for a in map(_array_of, self.in_objs) if a is not None]
+        self.in_shapes = tuple((a, a.shape) for a in arrays)
         self.out_items = tuple(outputs.items())
+        self.out_keys = frozenset(outputs)
+        self.out_objs = tuple(outputs.values())
 
     def matches(self, inputs: Any, outputs: Any) -> bool:
-        """Tell whether ``inputs``/``outputs`` are the very objects this plan bound."""
-        if type(outputs) is not dict or len(outputs) != len(self.out_items):
-            return False
-        if type(inputs) is dict:
-            if not self.in_dict or len(inputs) != len(self.in_items):
+        """Tell whether ``inputs``/``outputs`` are the very objects this plan bound.
+
+        Hot path of a repeated ``run_into``: C-level identity checks, no Python loop over
+        the values.
+        """
+        kind = type(inputs)
+        if kind is dict:
+            if not self.in_dict or inputs.keys() != self.in_keys:
                 return False
-            for key, obj, arr, shape in self.in_items:
-                v = inputs.get(key)
-                if v is not obj or _array_of(v) is not arr or (
-                        arr is not None and arr.shape != shape):
-                    return False
-        elif type(inputs) in (list, tuple) and not self.in_dict:
-            if len(inputs) != len(self.in_items):
+            values = inputs.values()
+        elif kind is list or kind is tuple:
+            if self.in_dict or len(inputs) != self.in_len:
                 return False
-            for (_, obj, arr, shape), v in zip(self.in_items, inputs):
-                if v is not obj or _array_of(v) is not arr or (
-                        arr is not None and arr.shape != shape):
-                    return False
+            values = inputs
         else:
             return False
-        return all(outputs.get(key) is obj for key, obj in self.out_items)
+        if not all(map(is_, values, self.in_objs)):
+            return False
+        for arr, shape in self.in_shapes:
+            if arr.shape != shape:
+                return False
+        return (type(outputs) is dict and outputs.keys() == self.out_keys
+                and all(map(is_, outputs.values(), self.out_objs)))
 
     def finish(self) -> None:
         """Copy outputs that ORT could not write in place into the caller's tensors."""
         for i, tensor, extra in self.staged:
             copy_back(self.binding, i, tensor, extra)
+
+    def fill(self, values: list[Any]) -> None:
+        """Copy the outputs of an unbound run into the caller's tensors."""
+        for (name, target), value in zip(self.out_items, values):
+            copy_into(target, value, name, "run_into()")
 
 
 def _array_of(value: Any) -> Any:

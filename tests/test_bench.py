@@ -1,0 +1,27 @@
+"""Smoke test of ``bench/run.py --quick``: it runs and prints its table (timings are not tested)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+
+
+def test_quick_bench_prints_the_table() -> None:
+    env = {**os.environ, "COLUMNS": "200", "PYTHONWARNINGS": "error"}
+    proc = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    for needle in ("SPEC §9 target", "tiny demo model: run vs raw run",
+                   "tiny demo model: run_into vs raw run",
+                   "tiny demo model: run_with_iobinding vs raw IOBinding",
+                   "1 thread(s) on one session", "2 thread(s) on one session",
+                   "light_squeezenet [1 ORT thread, CPU time]: run vs raw run",
+                   "tensor('float32', [1M], list)",
+                   "to_table()", "numpy() zero-copy", "judged rows within target"):
+        assert needle in out, f"{needle!r} missing from:\n{out}"
+    assert "Traceback" not in proc.stderr
