@@ -1,0 +1,271 @@
+"""The Lua host: runtimes with ``require("onnxruntime")``, and a script runner like ``lua``."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any, Final
+
+from ._bridge import Bridge
+
+__all__ = ["example_path", "new_runtime", "run_script", "run_source", "to_python"]
+
+_INSTALL_HINT: Final = (
+    "the Lua front end needs lupa with Lua 5.4 (lupa >= 2.0); install the 'lua' extra: "
+    "pip install 'ortsession[lua]'"
+)
+_INTERPRETER: Final = b"ortsession"
+"""``arg[-1]`` of a script, the interpreter's name (``lua`` in the standalone interpreter)."""
+
+
+def _lua54() -> Any:
+    """Import ``lupa.lua54`` or raise an :class:`ImportError` that says how to install it."""
+    try:
+        from lupa import lua54
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT) from exc
+    return lua54
+
+
+@functools.cache
+def _runtime_class() -> Any:
+    lua54 = _lua54()
+
+    base: Any = lua54.LuaRuntime
+
+    class LuaHost(base):  # type: ignore[misc]
+        """A lupa ``LuaRuntime`` that remembers its host internals."""
+
+        _ortsession: _Host
+
+    return LuaHost
+
+
+@functools.cache
+def _source(name: str) -> bytes:
+    return resources.files(__package__).joinpath(name).read_bytes()
+
+
+def default_home() -> str:
+    """Return the default ``XXT_HOME_PATH``: the package folder, which holds ``models/demo/``."""
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def example_path() -> str:
+    """Path of the bundled copy of the reference's example script (``reference_example.lua``).
+
+    It runs as is in a runtime whose ``XXT_HOME_PATH`` is :func:`default_home` and prints
+    ``1.5``.
+    """
+    return str(Path(__file__).resolve().parent / "reference_example.lua")
+
+
+class _Stream:
+    """Writes Lua strings (``bytes``) to a text stream, or to ``sys.stdout``/``sys.stderr``."""
+
+    def __init__(self, stream: IO[str] | None, name: str) -> None:
+        self._stream = stream
+        self._name = name
+
+    def target(self) -> IO[str]:
+        if self._stream is not None:
+            return self._stream
+        stream: IO[str] = getattr(sys, self._name)
+        return stream
+
+    def write(self, data: bytes) -> None:
+        target = self.target()
+        buffer = getattr(target, "buffer", None)
+        if buffer is not None:
+            target.flush()
+            buffer.write(data)
+            if getattr(target, "line_buffering", False) or getattr(target, "write_through",
+                                                                    False):
+                buffer.flush()
+        else:
+            target.write(data.decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        target = self.target()
+        target.flush()
+        buffer = getattr(target, "buffer", None)
+        if buffer is not None:
+            buffer.flush()
+
+
+class _Host:
+    """What a runtime made by :func:`new_runtime` keeps: its runner, bridge and streams."""
+
+    def __init__(self, run: Any, run_string: Any, internals: Any, bridge: Bridge,
+                 out: _Stream, err: _Stream) -> None:
+        self.run = run
+        self.run_string = run_string
+        self.internals = internals
+        self.bridge = bridge
+        self.out = out
+        self.err = err
+
+
+def new_runtime(home: str | os.PathLike[str] | None = None, stdout: IO[str] | None = None,
+                *, stderr: IO[str] | None = None) -> Any:
+    """Create a Lua 5.4 runtime (a lupa ``LuaRuntime``) hosting the reference module.
+
+    In the runtime, ``require("onnxruntime")`` returns the module, ``XXT_HOME_PATH`` is set,
+    ``print``/``io.write``/``io.stdout`` write to ``stdout``, ``io.stderr`` and ``warn`` (off
+    until ``warn("@on")``, as in Lua) to ``stderr``, ``os.exit`` ends the script without ending
+    the process, and lupa's ``python`` global is removed. The runtime has no string encoding:
+    Lua strings reach Python as ``bytes``, so use ``bytes`` for Lua strings you pass in.
+
+    Args:
+        home: the value of ``XXT_HOME_PATH``; default: the package folder, which holds the
+            bundled ``models/demo/model.onnx`` that the reference's example loads.
+        stdout: text stream for the script's output; default: ``sys.stdout`` at each write.
+        stderr: text stream for warnings and ``io.stderr``; default: ``sys.stderr``.
+
+    Returns:
+        The runtime; run code with :func:`run_script`/:func:`run_source`, or with lupa's own
+        ``execute``/``eval``.
+
+    Raises:
+        ImportError: lupa (with Lua 5.4) is not installed; the message says how to get it.
+    """
+    lua54 = _lua54()
+    rt = _runtime_class()(encoding=None, unpack_returned_tuples=True, register_eval=False,
+                          register_builtins=False)
+    bridge = Bridge(rt, lua54.lua_type)
+    out, err = _Stream(stdout, "stdout"), _Stream(stderr, "stderr")
+
+    def flush() -> None:
+        out.flush()
+        err.flush()
+
+    load = rt.eval("load")
+    factory = load(_source("onnxruntime.lua"), b"=onnxruntime.lua")
+    setup = load(_source("host.lua"), b"=ortsession host")
+    host_functions = rt.table_from({b"out": out.write, b"err": err.write, b"flush": flush})
+    run, run_string, internals = setup(host_functions, factory, bridge.table())
+    bridge.attach(internals)
+    rt.globals()[b"XXT_HOME_PATH"] = os.fsencode(home if home is not None else default_home())
+    rt._ortsession = _Host(run, run_string, internals, bridge, out, err)
+    return rt
+
+
+def _host_of(runtime: Any) -> _Host:
+    host = getattr(runtime, "_ortsession", None)
+    if not isinstance(host, _Host):
+        raise TypeError(f"expected a runtime made by ortsession.lua.new_runtime(), got "
+                        f"{type(runtime).__name__}")
+    return host
+
+
+def to_python(runtime: Any, value: Any) -> Any:
+    """Return the Python value of a Lua value taken from ``runtime``.
+
+    A module object (tensor, session, run options, IO binding, optional, custom-op library)
+    gives its Python object (``ortsession.Tensor``…); a Lua string gives ``str``, an array a
+    list, another table a dict; numbers, booleans and ``nil`` map to themselves.
+
+    Raises:
+        TypeError: ``runtime`` was not made by :func:`new_runtime`.
+        ortsession.TensorError: the value is a Lua function, thread or foreign userdata.
+    """
+    return _host_of(runtime).bridge.from_lua(value)
+
+
+def _encode(value: str | bytes | os.PathLike[str]) -> bytes:
+    return value if isinstance(value, bytes) else os.fsencode(value)
+
+
+def _execute(runtime: Any, call: Callable[[_Host], Any], stderr: IO[str] | None) -> int:
+    err = stderr if stderr is not None else sys.stderr
+    host = _host_of(runtime)
+    try:
+        try:
+            result = call(host)
+        finally:
+            host.out.flush()
+    except KeyboardInterrupt:
+        err.write("lua: interrupted\n")
+        return 130
+    except Exception as exc:  # a lupa LuaError outside the script's own protection
+        err.write(f"lua: {exc}\n")
+        return 1
+    code, message = (result, None) if not isinstance(result, tuple) else (*result, None)[:2]
+    if message is not None:
+        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+        err.write(f"lua: {text}\n")
+        err.flush()
+    return int(code)
+
+
+def _arg_table(runtime: Any, script: bytes, args: Sequence[str | bytes]) -> list[bytes]:
+    encoded = [_encode(a) for a in args]
+    table: dict[int, bytes] = {-1: _INTERPRETER, 0: script}
+    table.update(enumerate(encoded, 1))
+    runtime.globals()[b"arg"] = runtime.table_from(table)
+    return encoded
+
+
+def run_script(path: str | os.PathLike[str], args: Sequence[str | bytes] = (),
+               home: str | os.PathLike[str] | None = None, *, runtime: Any = None,
+               stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    """Run a Lua script file the way the standalone ``lua`` interpreter does; return its exit code.
+
+    ``ortsession lua SCRIPT.lua [args...] [--home DIR]`` is ``run_script(SCRIPT, args, DIR)``.
+    The script runs in a fresh :func:`new_runtime` (``require("onnxruntime")``,
+    ``XXT_HOME_PATH``) unless ``runtime`` is given. As in ``lua``, the global ``arg`` holds the
+    script path at ``arg[0]``, the arguments at ``arg[1..n]`` (and the interpreter name at
+    ``arg[-1]``), and the script receives the arguments as ``...``.
+
+    Exit code: ``0`` when the script ends normally; ``os.exit(code)`` gives ``code`` (``true``
+    → 0, ``false`` → 1); ``1`` when the script cannot be loaded (missing file, syntax error) or
+    raises a Lua error, after writing ``lua: <message>`` and the Lua stack traceback to
+    ``stderr``; ``130`` on ``KeyboardInterrupt``. If lupa is missing, the install hint is
+    written to ``stderr`` and the code is ``1``. The script's output is flushed before returning.
+
+    Args:
+        path: the script file.
+        args: the script's arguments (``str`` or ``bytes``).
+        home: ``XXT_HOME_PATH`` (default: the package folder, see :func:`new_runtime`); ignored
+            when ``runtime`` is given.
+        runtime: run in this runtime (from :func:`new_runtime`) instead of a new one.
+        stdout: stream for the script's output (default: ``sys.stdout``); ignored when
+            ``runtime`` is given.
+        stderr: stream for errors and warnings (default: ``sys.stderr``).
+    """
+    err = stderr if stderr is not None else sys.stderr
+    if runtime is None:
+        try:
+            runtime = new_runtime(home, stdout, stderr=stderr)
+        except ImportError as exc:
+            err.write(f"lua: {exc}\n")
+            return 1
+    script = _encode(path)
+    encoded = _arg_table(runtime, script, args)
+    return _execute(runtime, lambda host: host.run(script, *encoded), stderr)
+
+
+def run_source(source: str | bytes, args: Sequence[str | bytes] = (),
+               home: str | os.PathLike[str] | None = None, *, name: str = "=(source)",
+               runtime: Any = None, stdout: IO[str] | None = None,
+               stderr: IO[str] | None = None) -> int:
+    """Run a chunk of Lua source like :func:`run_script` runs a file; return the exit code.
+
+    ``name`` is the chunk name shown in messages and tracebacks (Lua's convention: ``=name``
+    as is, ``@file`` for a file name); ``arg[0]`` is ``name`` without its prefix.
+    """
+    err = stderr if stderr is not None else sys.stderr
+    if runtime is None:
+        try:
+            runtime = new_runtime(home, stdout, stderr=stderr)
+        except ImportError as exc:
+            err.write(f"lua: {exc}\n")
+            return 1
+    code = source.encode("utf-8") if isinstance(source, str) else source
+    chunk_name = name.encode("utf-8")
+    encoded = _arg_table(runtime, chunk_name.lstrip(b"=@"), args)
+    return _execute(runtime, lambda host: host.run_string(code, chunk_name, *encoded), stderr)
