@@ -217,6 +217,14 @@ def test_register_custom_op_library_rebuilds_in_place() -> None:
     assert s.run({"x": [[1.0, 2.0]], "bias": [[0.5, -0.5]]})["y"].to_table() == [1.5, 1.5]
     with pytest.raises(ort.StateError, match="rebuilt"):
         binding.bind_input("x", np.zeros((1, 2), np.float32))
+    # registering it again (as a path or a handle) is a no-op, not an ORT conflict
+    s.register_custom_op_library(models.custom_op_library_path())
+    s.register_custom_op_library(ort.load_custom_op_library(models.custom_op_library_path()))
+    assert s.generation == generation + 1
+    lib_session = ort.session_from_bytes(models.custom_op_model(),
+                                         custom_op_libraries=models.custom_op_library_path())
+    lib_session.register_custom_op_library(models.custom_op_library_path())
+    assert lib_session.run([np.array(["a"], dtype=object)])[0].to_table() == ["A"]
 
 
 def test_custom_ops_via_options_path_handle_and_mixed_list() -> None:

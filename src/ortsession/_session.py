@@ -258,11 +258,14 @@ class Session:
         """Load a custom-op library and rebuild the session with it.
 
         The session keeps its options, inputs and outputs; IO bindings made before the
-        rebuild raise :class:`StateError` when used.
+        rebuild raise :class:`StateError` when used. Registering a library the session already
+        has (through ``custom_op_libraries`` or an earlier call) changes nothing.
         """
         self._sess  # noqa: B018
         lib = (path_or_handle if isinstance(path_or_handle, CustomOpLibrary)
                else load_custom_op_library(path_or_handle))
+        if lib in self._libraries or lib.path in self._options.custom_op_libraries:
+            return
         libraries = [*self._libraries, lib]
         built = build_session(self._model, self._options, tuple(libraries), stacklevel=3)
         with self._lock:
