@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,3 +24,11 @@ def demo_model_path() -> str:
     from ortsession import models as bundled
 
     return bundled.path("demo/model.onnx")
+
+
+@pytest.fixture
+def demo(demo_model_path: str) -> Any:
+    """A fresh session on the bundled demo model (closed or not, it is the test's own)."""
+    import ortsession
+
+    return ortsession.session(demo_model_path)

@@ -29,11 +29,6 @@ X = np.array([[1.0, 2.0]], np.float32)
 BIAS = np.array([[0.5, -0.5]], np.float32)
 
 
-@pytest.fixture
-def demo(demo_model_path: str) -> ort.Session:
-    return ort.session(demo_model_path)
-
-
 def _bound(s: ort.Session, x: Any = X, bias: Any = BIAS) -> IOBinding:
     b = s.create_io_binding()
     b.bind_input("x", x)

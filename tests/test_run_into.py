@@ -20,11 +20,6 @@ X = np.array([[1.0, 2.0]], np.float32)
 BIAS = np.array([[0.5, -0.5]], np.float32)
 
 
-@pytest.fixture
-def demo(demo_model_path: str) -> ort.Session:
-    return ort.session(demo_model_path)
-
-
 def _cast_model(to: int, shape: tuple[int, ...] = (2, 3)) -> bytes:
     """``y = Cast(x, to)`` from float32; the output ``y`` has element type *to*."""
     opset = 21 if to not in (TP.INT2, TP.UINT2, TP.FLOAT8E8M0) else 25

@@ -13,11 +13,6 @@ import models
 import ortsession as ort
 
 
-@pytest.fixture
-def demo() -> ort.Session:
-    return ort.session(ort.models.path("demo/model.onnx"))
-
-
 def test_names_and_counts(demo: ort.Session) -> None:
     assert demo.input_names() == ["x", "bias"]
     assert demo.output_names() == ["y"]
