@@ -210,6 +210,18 @@ def _arg_table(runtime: Any, script: bytes, args: Sequence[str | bytes]) -> list
     return encoded
 
 
+def _runtime_for(runtime: Any, home: str | os.PathLike[str] | None, stdout: IO[str] | None,
+                 stderr: IO[str] | None) -> Any:
+    """Return ``runtime``, or a new one; ``None`` (after the install hint) without lupa."""
+    if runtime is not None:
+        return runtime
+    try:
+        return new_runtime(home, stdout, stderr=stderr)
+    except ImportError as exc:
+        (stderr if stderr is not None else sys.stderr).write(f"lua: {exc}\n")
+        return None
+
+
 def run_script(path: str | os.PathLike[str], args: Sequence[str | bytes] = (),
                home: str | os.PathLike[str] | None = None, *, runtime: Any = None,
                stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
@@ -237,13 +249,9 @@ def run_script(path: str | os.PathLike[str], args: Sequence[str | bytes] = (),
             ``runtime`` is given.
         stderr: stream for errors and warnings (default: ``sys.stderr``).
     """
-    err = stderr if stderr is not None else sys.stderr
+    runtime = _runtime_for(runtime, home, stdout, stderr)
     if runtime is None:
-        try:
-            runtime = new_runtime(home, stdout, stderr=stderr)
-        except ImportError as exc:
-            err.write(f"lua: {exc}\n")
-            return 1
+        return 1
     script = _encode(path)
     encoded = _arg_table(runtime, script, args)
     return _execute(runtime, lambda host: host.run(script, *encoded), stderr)
@@ -258,13 +266,9 @@ def run_source(source: str | bytes, args: Sequence[str | bytes] = (),
     ``name`` is the chunk name shown in messages and tracebacks (Lua's convention: ``=name``
     as is, ``@file`` for a file name); ``arg[0]`` is ``name`` without its prefix.
     """
-    err = stderr if stderr is not None else sys.stderr
+    runtime = _runtime_for(runtime, home, stdout, stderr)
     if runtime is None:
-        try:
-            runtime = new_runtime(home, stdout, stderr=stderr)
-        except ImportError as exc:
-            err.write(f"lua: {exc}\n")
-            return 1
+        return 1
     code = source.encode("utf-8") if isinstance(source, str) else source
     chunk_name = name.encode("utf-8")
     encoded = _arg_table(runtime, chunk_name.lstrip(b"=@"), args)

@@ -167,9 +167,9 @@ local function handler(e)
   return (debug.traceback(e, 2):gsub("\n\t%[C%]: in function 'xpcall'.*$", ""))
 end
 
--- run(path, ...) -> exit code[, message]: loads the script, runs it with `...` as arguments.
-local function run(path, ...)
-  local chunk, msg = loadfile(path)
+-- execute(chunk, msg, ...) -> exit code[, message]: runs a loaded chunk (or reports why it
+-- did not load) with `...` as arguments; os.exit(n) inside it gives n.
+local function execute(chunk, msg, ...)
   if chunk == nil then
     return 1, msg
   end
@@ -183,20 +183,16 @@ local function run(path, ...)
   return 1, e
 end
 
+-- run(path, ...) -> exit code[, message]: loads the script, runs it with `...` as arguments.
+local function run(path, ...)
+  local chunk, msg = loadfile(path)
+  return execute(chunk, msg, ...)
+end
+
 -- run_string(code, name, ...) -> exit code[, message]: the same for a chunk of source.
 local function run_string(code, name, ...)
   local chunk, msg = load(code, name)
-  if chunk == nil then
-    return 1, msg
-  end
-  local ok, e = xpcall(chunk, handler, ...)
-  if ok then
-    return 0
-  end
-  if getmetatable(e) == EXIT then
-    return e.code
-  end
-  return 1, e
+  return execute(chunk, msg, ...)
 end
 
 return run, run_string, internals
