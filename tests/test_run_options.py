@@ -52,14 +52,14 @@ def test_getters_and_setters() -> None:
 
 
 @pytest.mark.parametrize(("fields", "pattern"), [
-    ({"tag": 1}, r"run option 'tag': expected a string, got 1"),
+    ({"tag": 1}, r"run option 'tag': expected a string without NUL characters, got 1"),
     ({"tag": None}, None),  # None means "not given": accepted, keeps the default
     ({"log_severity_level": 5}, r"'log_severity_level': expected -1\.\.4, got 5"),
     ({"log_severity_level": -2}, r"'log_severity_level': expected -1\.\.4, got -2"),
     ({"log_severity_level": True}, r"'log_severity_level': expected an integer, got True"),
     ({"log_severity_level": 2.0}, r"'log_severity_level': expected an integer, got 2\.0"),
     ({"log_severity_level": "2"}, r"'log_severity_level': expected an integer, got '2'"),
-    ({"log_verbosity_level": -1}, r"'log_verbosity_level': expected >= 0, got -1"),
+    ({"log_verbosity_level": -1}, r"'log_verbosity_level': expected 0..2147483647, got -1"),
     ({"taag": "x"}, r"unknown run option 'taag' \(did you mean 'tag'\?\); accepted: tag, "
                     r"log_severity_level, log_verbosity_level"),
 ])
@@ -75,7 +75,7 @@ def test_validation(fields: dict[str, Any], pattern: str | None) -> None:
     ("tag", 3, "expected a string"),
     ("log_severity_level", 9, r"expected -1\.\.4"),
     ("log_severity_level", False, "expected an integer"),
-    ("log_verbosity_level", -5, "expected >= 0"),
+    ("log_verbosity_level", -5, "expected 0..2147483647"),
     ("log_verbosity_level", 1.5, "expected an integer"),
 ])
 def test_setter_validation(method: str, value: Any, pattern: str) -> None:

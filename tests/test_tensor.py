@@ -168,6 +168,8 @@ def test_dlpack_for_bfloat16_goes_through_ort() -> None:
     (lambda: ort.tensor("int64", [1], [2**70]), "int64"),
     (lambda: ort.tensor("float16", [1], [1e6]), "out of range for float16"),
     (lambda: ort.tensor("float8e4m3fn", [1], [1e6]), "out of range for float8e4m3fn"),
+    (lambda: ort.tensor("float4e2m1", [1], [7.0]), "out of range for float4e2m1"),
+    (lambda: ort.tensor("float8e8m0", [1], [0.0]), "out of range for float8e8m0"),
     (lambda: ort.tensor("bool", [1], [2]), "bool accepts"),
     (lambda: ort.tensor("float32", [2, 2], [[1, 2], [3]]), "ragged"),
     (lambda: ort.tensor("float32", [3], [1, 2]), "needs 3 elements, got 2"),

@@ -25,6 +25,7 @@ from typing import Any
 from . import _config, _engine
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import CustomOpLibraryError, ModelLoadError, OptionError, ProviderError
+from ._guard import check_model_bytes
 from ._options import SessionOptions
 from ._providers import CPU, Provider, short_name
 
@@ -128,6 +129,7 @@ def _model_source(
         data = bytes(model)
         if not data:
             raise ModelLoadError("cannot load model <bytes>: the model bytes are empty")
+        check_model_bytes(data, "<bytes>")
         return data, "<bytes>"
     if not isinstance(model, (str, os.PathLike)):
         raise ModelLoadError(
@@ -156,6 +158,10 @@ def _check_directory(field: str, path: str) -> None:
     if not os.path.isdir(directory):
         raise OptionError(
             f"session option {field!r}: directory {directory!r} of {path!r} does not exist"
+        )
+    if not os.access(directory, os.W_OK):
+        raise OptionError(
+            f"session option {field!r}: directory {directory!r} of {path!r} is not writable"
         )
 
 

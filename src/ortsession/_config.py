@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 
 from . import _engine
 from ._errors import OptionError, StateError
-from ._options import merge_fields, unknown_field
+from ._options import MAX_THREADS, merge_fields, unknown_field
 
 __all__ = [
     "RuntimeConfig",
@@ -86,16 +86,16 @@ def _check_value(name: str, value: object) -> object:
     if name == "log_severity_level":
         return _check_int(name, value, 4)
     if name == "log_id":
-        if not isinstance(value, str):
-            raise OptionError(f"{_WHAT} 'log_id': expected a string, got {value!r} "
-                              f"({type(value).__name__})")
+        if not isinstance(value, str) or "\x00" in value:
+            raise OptionError(f"{_WHAT} 'log_id': expected a string without NUL characters, "
+                              f"got {value!r} ({type(value).__name__})")
         return value
     if name == "use_global_thread_pools":
         if not isinstance(value, bool):
             raise OptionError(f"{_WHAT} 'use_global_thread_pools': expected a bool (True or "
                               f"False), got {value!r} ({type(value).__name__})")
         return value
-    return _check_int(name, value)
+    return _check_int(name, value, MAX_THREADS)
 
 
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(RuntimeConfig))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ._errors import CustomOpLibraryError
+from ._guard import check_library_file
 
 __all__ = ["CustomOpLibrary", "load_custom_op_library"]
 
@@ -75,6 +76,7 @@ def load_custom_op_library(path: str | os.PathLike[str] | CustomOpLibrary) -> Cu
         raise CustomOpLibraryError(f"custom-op library {full!r}: is a directory, not a library")
     if not os.access(full, os.R_OK):
         raise CustomOpLibraryError(f"custom-op library {full!r}: not readable (permission denied)")
+    check_library_file(full)  # a truncated ELF would kill the process with SIGBUS in dlopen
     try:
         library = ctypes.CDLL(full)
     except OSError as exc:

@@ -145,7 +145,11 @@ def is_ort_exception(exc: BaseException) -> bool:
     return isinstance(exc, (C.Fail, C.InvalidArgument, C.NoSuchFile, C.NoModel, C.EngineError,
                             C.RuntimeException, C.InvalidProtobuf, C.ModelLoaded,
                             C.NotImplemented, C.InvalidGraph, C.EPFail, C.ModelLoadCanceled,
-                            C.ModelRequiresCompilation, C.NotFound, RuntimeError))
+                            C.ModelRequiresCompilation, C.NotFound, RuntimeError,
+                            # pybind11 turns std::invalid_argument/out_of_range (e.g. a bad
+                            # config entry), std::bad_alloc and undecodable message bytes
+                            # into these:
+                            ValueError, IndexError, OverflowError, MemoryError))
 
 
 def version_info() -> dict[str, Any]:

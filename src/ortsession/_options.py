@@ -296,6 +296,14 @@ def _bool(name: str, value: object) -> bool:
     return value
 
 
+MAX_THREADS: Final = 1024
+"""Upper bound of the thread-count options: ORT would try to start every thread asked for."""
+INT32_MAX: Final = 2**31 - 1
+"""Upper bound of ORT's ``int`` fields (log verbosity, CoreML flags)."""
+INT64_MAX: Final = 2**63 - 1
+"""Upper bound of a free dimension override (ORT's ``int64_t``)."""
+
+
 def _int_range(low: int, high: int | None = None) -> Callable[[str, object], int]:
     accepted = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
 
@@ -309,10 +317,17 @@ def _int_range(low: int, high: int | None = None) -> Callable[[str, object], int
     return check
 
 
+def _no_nul(name: str, value: str) -> str:
+    # ORT takes C strings: everything after a NUL byte would be dropped silently.
+    if "\x00" in value:
+        raise OptionError(f"{_WHAT} {name!r}: must not contain a NUL character, got {value!r}")
+    return value
+
+
 def _str(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise _type_error(name, value, "a string")
-    return value
+    return _no_nul(name, value)
 
 
 def _path(name: str, value: object) -> str:
@@ -322,7 +337,7 @@ def _path(name: str, value: object) -> str:
         raise _type_error(name, value, "a path (str or os.PathLike)")
     if not value:
         raise OptionError(f"{_WHAT} {name!r}: expected a non-empty path, got ''")
-    return value
+    return _no_nul(name, value)
 
 
 _E = TypeVar("_E", bound=_KeyedEnum)
@@ -374,7 +389,7 @@ def _free_dimension_overrides(name: str, value: object) -> tuple[FreeDimensionOv
         parsed.append(FreeDimensionOverride(
             by=_enum_member(f"{where}.by", item["by"], DimensionBy),
             key=dim_key,
-            value=_int_range(0)(f"{where}.value", item["value"]),
+            value=_int_range(0, INT64_MAX)(f"{where}.value", item["value"]),
         ))
     return tuple(parsed)
 
@@ -388,7 +403,7 @@ def _config_entries(name: str, value: object) -> Mapping[str, str]:
             raise _type_error(f"{name} key", key, "a non-empty string")
         if not isinstance(entry, str):
             raise _type_error(f"{name}[{key!r}]", entry, "a string")
-        entries[key] = entry
+        entries[_no_nul(f"{name} key", key)] = _no_nul(f"{name}[{key!r}]", entry)
     return MappingProxyType(entries)
 
 
@@ -435,11 +450,11 @@ def _coreml_compute_units(name: str, value: object) -> str:
 
 _VALIDATORS: Final[dict[str, Callable[[str, object], object]]] = {
     "fallback_to_cpu": _bool,
-    "intra_op_num_threads": _int_range(0),
-    "inter_op_num_threads": _int_range(0),
+    "intra_op_num_threads": _int_range(0, MAX_THREADS),
+    "inter_op_num_threads": _int_range(0, MAX_THREADS),
     "log_id": _str,
     "session_log_severity_level": _int_range(0, 4),
-    "session_log_verbosity_level": _int_range(0),
+    "session_log_verbosity_level": _int_range(0, INT32_MAX),
     "optimized_model_path": _path,
     "profile_file_prefix": _path,
     "free_dimension_overrides": _free_dimension_overrides,
@@ -455,7 +470,7 @@ _VALIDATORS: Final[dict[str, Callable[[str, object], object]]] = {
     "coreml_create_mlprogram": _bool,
     "coreml_require_static_input_shapes": _bool,
     "coreml_enable_on_subgraph": _bool,
-    "coreml_flags": _int_range(0),
+    "coreml_flags": _int_range(0, INT32_MAX),
     "coreml_use_cpu_only": _bool,
     "coreml_use_cpu_and_gpu": _bool,
     "coreml_only_enable_device_with_ane": _bool,

@@ -54,8 +54,9 @@ class RunOptions:
             The tag in effect (after setting it, when ``value`` is given).
         """
         if value is not None:
-            if not isinstance(value, str):
-                raise OptionError(f"run option 'tag': expected a string, got {value!r}")
+            if not isinstance(value, str) or "\x00" in value:
+                raise OptionError(f"run option 'tag': expected a string without NUL "
+                                  f"characters, got {value!r}")
             self._ro.logid = value
         return str(self._ro.logid)
 
@@ -71,7 +72,8 @@ class RunOptions:
     def log_verbosity_level(self, value: int | None = None) -> int:
         """Read or set the run's verbose log level (used when severity is 0). Default: ``0``."""
         if value is not None:
-            self._ro.log_verbosity_level = _check_level("log_verbosity_level", value, 0, None)
+            self._ro.log_verbosity_level = _check_level("log_verbosity_level", value, 0,
+                                                        2**31 - 1)
         return int(self._ro.log_verbosity_level)
 
     def terminate(self) -> None:

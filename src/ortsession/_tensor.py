@@ -252,17 +252,30 @@ def tensor(type: ElementType | str, shape: Sequence[int], data: Any = None) -> T
     et = element_type(type)
     dims = _check_shape(shape)
     if data is None:
-        if et is _STRING:
-            return Tensor._wrap(np.full(dims, "", dtype=object), et)
-        return Tensor._wrap(np.zeros(dims, dtype=et.dtype), et)
+        return Tensor._wrap(_filled(dims, et, "" if et is _STRING else None), et)
     if isinstance(data, Tensor):
         data = data.numpy()
     if _is_scalar(data):
         value = _coerce(np.asarray(data) if et is not _STRING else data, et, "tensor data")
-        return Tensor._wrap(np.full(dims, value.reshape(()) if et is not _STRING else value,
-                                    dtype=et.dtype), et)
+        return Tensor._wrap(_filled(dims, et, value.reshape(()) if et is not _STRING else value),
+                            et)
     arr = _coerce(data, et, "tensor data")
     return Tensor._wrap(_fit_shape(arr, dims, "tensor data"), et)
+
+
+def _filled(dims: tuple[int, ...], et: ElementType, value: Any) -> np.ndarray[Any, Any]:
+    """Return ``np.zeros`` (``value`` None) or ``np.full`` of ``dims``.
+
+    A shape too big to allocate raises TensorError, not numpy's ``MemoryError`` or
+    ``ValueError("array is too big")``.
+    """
+    try:
+        if value is None:
+            return np.zeros(dims, dtype=et.dtype)
+        return np.full(dims, value, dtype=et.dtype)
+    except (MemoryError, ValueError) as exc:
+        raise TensorError(f"tensor(): cannot allocate a {et.type_name} tensor of shape "
+                          f"{list(dims)} ({math.prod(dims)} elements): {exc}") from None
 
 
 def _fit_shape(arr: np.ndarray[Any, Any], dims: tuple[int, ...], what: str) -> np.ndarray[Any, Any]:
@@ -335,6 +348,11 @@ def _coerce(data: Any, et: ElementType, what: str) -> np.ndarray[Any, Any]:
     if src.dtype == target:
         return src if src.dtype.isnative else src.astype(target)
     src_et = _known(src.dtype)
+    if src_et is not None and not src_et.is_native:
+        # ml_dtypes has no cast between some of its own types (int4 -> uint2, float8 -> e8m0):
+        # widen to float64 / int64 first, which hold every value of those types exactly
+        src = src.astype(np.float64 if src_et.is_float else np.int64)
+        src_et = None
     kind = src.dtype.kind if src_et is None or src_et.is_native else (
         "f" if src_et.is_float else "i")
     if kind not in "biuf":
@@ -423,8 +441,10 @@ def _to_float(src: np.ndarray[Any, Any], kind: str, et: ElementType,
     with np.errstate(over="ignore", invalid="ignore"):
         out = src.astype(target)
     if kind == "f" and not np.can_cast(src.dtype, target, "safe"):
-        bad = np.isfinite(src.astype(np.float64, copy=False)) & ~np.isfinite(
-            out.astype(np.float32, copy=False))
+        wide = src.astype(np.float64, copy=False)
+        bad = np.isfinite(wide) & ~np.isfinite(out.astype(np.float32, copy=False))
+        if et is ElementType.FLOAT4E2M1:  # no inf/NaN: ml_dtypes saturates instead
+            bad |= np.abs(wide) > _FLOAT4_MAX
         if bool(bad.any()):
             raise TensorError(f"{what}: value out of range for {et.type_name}: got "
                               f"{src.reshape(-1)[int(np.argmax(bad.reshape(-1)))].item()!r}")
@@ -484,6 +504,7 @@ def _describe(arr: np.ndarray[Any, Any], bad: Any = None) -> str:
 
 
 _NOTHING: Final = object()
+_FLOAT4_MAX: Final = 6.0
 
 
 # --- layouts --------------------------------------------------------------------------------

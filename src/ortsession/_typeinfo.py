@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ._errors import OrtError
+from ._errors import ModelLoadError, TensorError
 from ._types import ElementType, element_type_from_onnx_name
 
 __all__ = ["TypeInfo", "parse_type_string"]
@@ -67,7 +67,11 @@ class TypeInfo:
 
 
 def _inner(type_string: str) -> str:
-    return type_string[type_string.index("(") + 1:type_string.rindex(")")]
+    start, end = type_string.find("("), type_string.rfind(")")
+    if start < 0 or end < start:
+        raise TensorError(f"cannot parse type string {type_string!r}: expected a form such as "
+                          f"'tensor(float)', 'seq(tensor(int64))' or 'optional(tensor(float))'")
+    return type_string[start + 1:end]
 
 
 def _split_top(text: str) -> list[str]:
@@ -112,15 +116,25 @@ def parse_type_string(type_string: str, name: str | None = None,
     if head == "map":
         parts = _split_top(_inner(ts))
         if len(parts) != 2:
-            raise OrtError(f"cannot parse ORT map type {ts!r}")
+            raise TensorError(f"cannot parse map type {ts!r}: expected 'map(KEY,VALUE)'")
         return TypeInfo(name=name, onnx_type="map", type=ts, key_type=_elem_name(parts[0]),
                         value=parse_type_string(parts[1]))
     return TypeInfo(name=name, onnx_type="opaque", type=ts)
 
 
 def typeinfo_from_nodearg(arg: Any) -> TypeInfo:
-    """Build a :class:`TypeInfo` from ORT's ``NodeArg`` (name, type string, shape)."""
-    ts = str(arg.type)
-    # ORT's NodeArg reports ``[]`` both for a scalar and for a tensor without a declared shape.
-    dims = list(arg.shape) if ts.startswith(("tensor(", "sparse_tensor(")) else None
-    return parse_type_string(ts, name=str(arg.name), dims=dims)
+    """Build a :class:`TypeInfo` from ORT's ``NodeArg`` (name, type string, shape).
+
+    Raises:
+        ModelLoadError: the model names the value or a dimension with bytes that are not UTF-8
+            (ORT's binding cannot turn them into ``str``).
+    """
+    try:
+        ts = str(arg.type)
+        # ORT's NodeArg reports ``[]`` both for a scalar and a tensor without a declared shape.
+        dims = list(arg.shape) if ts.startswith(("tensor(", "sparse_tensor(")) else None
+        name = str(arg.name)
+    except UnicodeDecodeError as exc:
+        raise ModelLoadError(f"the model declares an input or output whose name or dimension "
+                             f"names are not valid UTF-8: {exc}") from None
+    return parse_type_string(ts, name=name, dims=dims)

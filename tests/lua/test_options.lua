@@ -121,7 +121,7 @@ H.fails("add 'coreml' to providers", ort.session(ADD, {coreml_compute_units = "a
 for _, case in ipairs({
   {{intra_op_threads = 1}, "did you mean 'intra_op_num_threads'"},
   {{intra_op_num_threads = "2"}, "intra_op_num_threads"},
-  {{intra_op_num_threads = -1}, "an integer >= 0"},
+  {{intra_op_num_threads = -1}, "an integer from 0 to 1024"},
   {{intra_op_num_threads = 1.5}, "intra_op_num_threads"},
   {{session_log_severity_level = 7}, "an integer from 0 to 4"},
   {{graph_optimization_level = "max"}, "'disable', 'basic', 'extended', 'all'"},

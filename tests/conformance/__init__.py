@@ -1,0 +1,1 @@
+"""Conformance of ``ortsession`` against the ONNX backend test corpus (see ``runner.py``)."""
