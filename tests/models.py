@@ -57,6 +57,7 @@ __all__ = [
     "light_model",
     "light_model_names",
     "light_model_tolerance",
+    "load_values",
     "make",
     "map_model",
     "node_test_dirs",
@@ -833,13 +834,18 @@ class BackendCase:
         graph_inputs = [v for v in model.graph.input if v.name not in initializer_names]
         result = []
         for folder in sorted(glob.glob(os.path.join(self.path, "test_data_set_*"))):
-            inputs = _load_values(folder, "input", graph_inputs)
-            outputs = _load_values(folder, "output", list(model.graph.output))
+            inputs = load_values(folder, "input", graph_inputs)
+            outputs = load_values(folder, "output", list(model.graph.output))
             result.append((inputs, outputs))
         return result
 
 
-def _load_values(folder: str, prefix: str, values: list[onnx.ValueInfoProto]) -> list[Any]:
+def load_values(folder: str | Path, prefix: str, values: Sequence[onnx.ValueInfoProto]) -> list[Any]:
+    """Read ``<prefix>_<i>.pb`` files of a backend ``test_data_set_*`` folder as Python values.
+
+    Tensors become numpy (or ``ml_dtypes``) arrays, sequences lists, maps dicts and optionals
+    their value or ``None``; ``values`` (the graph's inputs or outputs) tells which is which.
+    """
     count = len(glob.glob(os.path.join(folder, f"{prefix}_*.pb")))
     loaded: list[Any] = []
     for i in range(count):

@@ -52,7 +52,6 @@ import argparse
 import collections
 import contextlib
 import dataclasses
-import glob
 import json
 import multiprocessing
 import os
@@ -307,37 +306,21 @@ def _node_cases() -> list[Case]:
 
 
 def _backend_data_dir() -> Path:
-    import onnx
-
-    return Path(onnx.__file__).resolve().parent / "backend" / "test" / "data"
+    return _models().backend_data_dir()
 
 
 def _load_values(folder: Path, prefix: str, values: Sequence[Any]) -> list[Any]:
-    import onnx
-    from onnx import numpy_helper
+    return _models().load_values(folder, prefix, values)
 
-    loaded: list[Any] = []
-    for i in range(len(glob.glob(str(folder / f"{prefix}_*.pb")))):
-        data = (folder / f"{prefix}_{i}.pb").read_bytes()
-        type_proto = values[i].type
-        proto: Any
-        if type_proto.HasField("sequence_type"):
-            proto = onnx.SequenceProto()
-            proto.ParseFromString(data)
-            loaded.append(numpy_helper.to_list(proto))
-        elif type_proto.HasField("optional_type"):
-            proto = onnx.OptionalProto()
-            proto.ParseFromString(data)
-            loaded.append(numpy_helper.to_optional(proto))
-        elif type_proto.HasField("map_type"):
-            proto = onnx.MapProto()
-            proto.ParseFromString(data)
-            loaded.append(numpy_helper.to_dict(proto))
-        else:
-            proto = onnx.TensorProto()
-            proto.ParseFromString(data)
-            loaded.append(numpy_helper.to_array(proto))
-    return loaded
+
+def _models() -> Any:
+    """The test suite's model library (``tests/models.py``), importable from any entry point."""
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    import models
+
+    return models
 
 
 def _folder_cases(kind: str) -> list[Case]:
