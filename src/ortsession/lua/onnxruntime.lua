@@ -116,6 +116,13 @@ local function method(c, name, fn)
   end
 end
 
+-- methods(c, prefix, names): each name becomes c's method calling the bridge's prefix..name.
+local function methods(c, prefix, names)
+  for _, name in ipairs(names) do
+    method(c, name, B[prefix .. name])
+  end
+end
+
 local function meta(c, name, fn)
   c.mt[name] = function(self, ...)
     return fn(py(self), ...)
@@ -564,7 +571,7 @@ Session.mt.__close = function(self)
   end
 end
 
-for _, name in ipairs({
+methods(Session, "session_", {
   "input_names", "output_names", "overridable_initializer_names",
   "input_count", "output_count", "overridable_initializer_count",
   "input_info", "output_info", "overridable_initializer_info",
@@ -572,9 +579,7 @@ for _, name in ipairs({
   "metadata", "providers", "close", "end_profiling", "profiling_start_time_ns",
   "set_ep_dynamic_options", "register_custom_op_library", "create_io_binding",
   "fallback_reason",
-}) do
-  method(Session, name, B["session_" .. name])
-end
+})
 meta(Session, "__tostring", B.repr)
 local register_library = Session.methods.register_custom_op_library
 Session.methods.register_custom_op_library = function(self, ...)
@@ -591,36 +596,28 @@ Tensor.methods.to_table = function(self)
   end
   return bridge_to_table(p)
 end
-for _, name in ipairs({
+methods(Tensor, "tensor_", {
   "tolist", "tobytes", "shape", "data_type", "element_count", "nbytes", "device",
-}) do
-  method(Tensor, name, B["tensor_" .. name])
-end
+})
 meta(Tensor, "__tostring", B.repr)
 
-for _, name in ipairs({
+methods(RunOptions, "run_options_", {
   "tag", "log_severity_level", "log_verbosity_level", "terminate", "reset_terminate",
   "terminated",
-}) do
-  method(RunOptions, name, B["run_options_" .. name])
-end
+})
 meta(RunOptions, "__tostring", B.repr)
 
-for _, name in ipairs({
+methods(IOBinding, "binding_", {
   "bind_input", "bind_output", "clear_inputs", "clear_outputs", "synchronize_inputs",
   "synchronize_outputs",
-}) do
-  method(IOBinding, name, B["binding_" .. name])
-end
+})
 local bridge_get_outputs = B.binding_get_outputs
 method(IOBinding, "get_outputs", function(b)
   return named_outputs(bridge_get_outputs(b))
 end)
 meta(IOBinding, "__tostring", B.repr)
 
-for _, name in ipairs({ "is_empty", "value", "type_info" }) do
-  method(Optional, name, B["optional_" .. name])
-end
+methods(Optional, "optional_", { "is_empty", "value", "type_info" })
 meta(Optional, "__tostring", B.repr)
 
 method(Library, "path", B.library_path)
