@@ -349,30 +349,16 @@ def _folder_cases(kind: str) -> list[Case]:
 
 def _light_cases() -> list[Case]:
     import onnx
-    from onnx import numpy_helper
 
-    root = _backend_data_dir()
+    models = _models()
     cases = []
-    for path in sorted((root / "light").glob("light_*.onnx")):
-        name = path.name[len("light_"):-len(".onnx")]
+    for name in models.light_model_names():
+        path, inputs, outputs = models.light_model(name)
+        try:
+            rtol, atol = models.light_model_tolerance(name)
+        except FileNotFoundError:
+            rtol, atol = 1e-3, 1e-7
         model = onnx.load(str(path), load_external_data=False)
-        initializers = {i.name for i in model.graph.initializer}
-        inputs = []
-        for value in model.graph.input:
-            if value.name in initializers:
-                continue
-            dims = value.type.tensor_type.shape.dim
-            shape = tuple(d.dim_value if d.HasField("dim_value") else 1 for d in dims)
-            n = int(np.prod(shape))
-            inputs.append((np.arange(n).reshape(shape) / n).astype(np.float32))
-        outputs = [numpy_helper.to_array(onnx.load_tensor(str(
-            root / "light" / f"light_{name}_output_{i}.pb"))) for i in range(len(
-                model.graph.output))]
-        rtol, atol = 1e-3, 1e-7
-        info = root / "real" / f"test_{name}" / "data.json"
-        if info.is_file():
-            data = json.loads(info.read_text())
-            rtol, atol = float(data["rtol"]), float(data["atol"])
         cases.append(_make_case("light", f"light_{name}", model, [(inputs, outputs)], rtol,
                                 atol))
     return cases
