@@ -190,6 +190,20 @@ local function run_options_of(what, run_options)
   return true, p
 end
 
+-- inputs_and_options(what, inputs, run_options, args) -> positional, n, objects, ro
+-- (or nil, message): the inputs flattened into args, and the run options, both checked.
+local function inputs_and_options(what, inputs, run_options, args)
+  local positional, n, objects = flatten(what, inputs, args)
+  if positional == nil then
+    return nil, n
+  end
+  local ok, ro = run_options_of(what, run_options)
+  if not ok then
+    return nil, ro
+  end
+  return positional, n, objects, ro
+end
+
 -- Builds the outputs table from a bridge result: ok (true: raw Python tensors to wrap, or nil
 -- for empty optionals; false: values already converted; nil: failure, message follows), then
 -- the values, named by the array `names`.
@@ -415,13 +429,9 @@ Session.methods.run = function(self, inputs, output_names, run_options)
     clear_scratch(n)
   end
   local args = {}
-  local positional, n, objects = flatten("session:run()", inputs, args)
+  local positional, n, objects, ro = inputs_and_options("session:run()", inputs, run_options, args)
   if positional == nil then
     return nil, n
-  end
-  local ok, ro = run_options_of("session:run()", run_options)
-  if not ok then
-    return nil, ro
   end
   local total = positional and n or 2 * n
   local nn = -1
@@ -493,13 +503,9 @@ Session.methods.run_into = function(self, inputs, outputs, run_options)
     clear_scratch(n + no)
   end
   local args = {}
-  local positional, n, objects = flatten("session:run_into()", inputs, args)
+  local positional, n, objects, ro = inputs_and_options("session:run_into()", inputs, run_options, args)
   if positional == nil then
     return nil, n
-  end
-  local ok, ro = run_options_of("session:run_into()", run_options)
-  if not ok then
-    return nil, ro
   end
   if type(outputs) ~= "table" or rawget(outputs, KEY) ~= nil then
     return nil, format("session:run_into(): outputs must be a table of output name = "
