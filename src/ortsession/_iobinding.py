@@ -17,6 +17,7 @@ from ._run import (
     convert_input,
     copy_back,
     copy_into,
+    has_ortvalues,
     outputs_from_binding,
     run_feed,
 )
@@ -239,8 +240,8 @@ class IOBinding:
         """Run with inputs ORT's binding cannot hold: pass them all, then fill the outputs."""
         feed = {name: converted for name, (_, converted) in self._inputs.items()}
         names = list(self._outputs)
-        exotic = not self._session._exotic_outputs.isdisjoint(names)
-        values = run_feed(sess, feed, names, ro, exotic, "run_with_iobinding()")
+        bound = not self._session._exotic_outputs.isdisjoint(names) or has_ortvalues(feed)
+        values = run_feed(sess, feed, names, ro, bound, "run_with_iobinding()")
         for i, (name, (kind, target, _)) in enumerate(self._outputs.items()):
             if kind == "tensor":
                 copy_into(target, values[i], name, "run_with_iobinding()")

@@ -355,10 +355,19 @@ def run_bound(sess: Any, feed: dict[str, Any], names: list[str], ro: Any,
     return outputs_from_binding(binding)
 
 
-def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, exotic: bool,
+def has_ortvalues(feed: dict[str, Any]) -> bool:
+    """Tell whether a converted feed holds an OrtValue (a type numpy lacks, or a device tensor)."""
+    return any(isinstance(v, _ORTVALUE) for v in feed.values())
+
+
+def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, bound: bool,
              context: str) -> list[Any]:
-    """Run with a converted feed; ``exotic``: some requested output has a type numpy lacks."""
-    if exotic or any(isinstance(v, _ORTVALUE) for v in feed.values()):
+    """Run with a converted feed: through an IO binding when ``bound``, else ORT's ``run``.
+
+    ``bound`` must be true when the feed holds an OrtValue (:func:`has_ortvalues`) or a
+    requested output has a type numpy lacks: ORT's ``run`` handles neither.
+    """
+    if bound:
         return run_bound(sess, feed, names, ro, context)
     try:
         results = sess.run(names, feed, ro)

@@ -23,11 +23,10 @@ from ._run import (
     bind_output_tensor,
     bindable,
     check_output_names,
-    convert_outputs,
     copy_back,
     copy_into,
+    has_ortvalues,
     prepare_feed,
-    run_bound,
     run_feed,
 )
 from ._run_options import RunOptions
@@ -316,13 +315,8 @@ class Session:
             index = None
             exotic = not self._exotic_outputs.isdisjoint(names)
         ro = self._default_ro if run_options is None else _ro(run_options)
-        if ortvalues or exotic:
-            return Outputs(names, run_bound(sess, feed, names, ro, "run()"), index)
-        try:
-            results = sess.run(names, feed, ro)
-        except Exception as exc:
-            raise _engine.translate(exc, RunError, "run()") from None
-        return Outputs(names, convert_outputs(results), index)
+        return Outputs(names, run_feed(sess, feed, names, ro, exotic or ortvalues, "run()"),
+                       index)
 
     def run_into(self, inputs: Mapping[str, Any] | list[Any] | tuple[Any, ...],
                  outputs: Mapping[str, Tensor],
@@ -357,8 +351,9 @@ class Session:
         plan = self._bind_into(sess, inputs, outputs)
         if plan.binding is None:  # string/sequence/map inputs: ORT's binding cannot take them
             local.into = None
-            plan.fill(run_feed(sess, plan.feed, plan.names, ro,
-                               not self._exotic_outputs.isdisjoint(plan.names), "run_into()"))
+            bound = (not self._exotic_outputs.isdisjoint(plan.names)
+                     or has_ortvalues(plan.feed))
+            plan.fill(run_feed(sess, plan.feed, plan.names, ro, bound, "run_into()"))
             return plan.result
         try:
             sess.run_with_iobinding(plan.binding, ro)
