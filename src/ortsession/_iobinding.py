@@ -225,10 +225,11 @@ class IOBinding:
         except Exception as exc:
             raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
         self._emulated = None
-        for i, (kind, target, staged) in enumerate(self._outputs.values()):
-            if kind == "tensor" and staged is not None:
-                assert target is not None
-                copy_back(self._binding, i, target, staged)
+        pending = [(i, name, target, staged)
+                   for i, (name, (kind, target, staged)) in enumerate(self._outputs.items())
+                   if kind == "tensor" and staged is not None and target is not None]
+        if pending:
+            copy_back(self._binding, pending, "run_with_iobinding()")
         self._ran = True
         result = self.get_outputs()
         if all(kind == "tensor" and staged is None

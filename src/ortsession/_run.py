@@ -466,12 +466,18 @@ def bind_output_tensor(binding: Any, name: str, target: Tensor) -> Any:
     return None
 
 
-def copy_back(binding: Any, index: int, target: Tensor, staged: Any) -> None:
-    """Copy an output that could not be written in place into ``target``'s buffer."""
-    arr = target._array
-    assert arr is not None
-    if staged is True:  # strings: ORT allocated the output
-        produced = outputs_from_binding(binding)[index]
-        arr[...] = produced.numpy()
-    else:
-        arr[...] = tensor_from_ortvalue(staged).numpy()
+def copy_back(binding: Any, staged: list[tuple[int, str, Tensor, Any]], context: str) -> None:
+    """Copy outputs that ORT could not write in place into the caller's tensors.
+
+    ``staged`` holds ``(output index, name, target, what bind_output_tensor returned)``:
+    ``True`` for strings (ORT allocated the output), else the OrtValue ORT wrote into.
+    """
+    produced: list[Any] | None = None
+    for index, name, target, extra in staged:
+        if extra is True:
+            if produced is None:  # convert the binding's outputs once, not once per string
+                produced = outputs_from_binding(binding)
+            value = produced[index]
+        else:
+            value = tensor_from_ortvalue(extra)
+        copy_into(target, value, name, context)

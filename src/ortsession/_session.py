@@ -386,11 +386,11 @@ class Session:
             else:
                 feed[name] = bound  # keep the bound copy alive with the plan
                 by_pointer = by_pointer and bound is _array_of(given.get(name))
-        staged: list[tuple[int, Tensor, Any]] = []
+        staged: list[tuple[int, str, Tensor, Any]] = []
         for i, (name, tensor) in enumerate(zip(names, checked)):
             extra = bind_output_tensor(binding, name, tensor)
             if extra is not None:
-                staged.append((i, tensor, extra))
+                staged.append((i, name, tensor, extra))
         return _IntoPlan(binding, feed, inputs, outputs, names, targets, staged,
                          cacheable=by_pointer and not staged)
 
@@ -463,7 +463,7 @@ class _IntoPlan:
 
     def __init__(self, binding: Any, feed: dict[str, Any], inputs: Any,
                  outputs: Mapping[str, Any], names: list[str], targets: list[Any],
-                 staged: list[tuple[int, Tensor, Any]], cacheable: bool) -> None:
+                 staged: list[tuple[int, str, Tensor, Any]], cacheable: bool) -> None:
         self.binding = binding
         self.feed = feed  # what ORT reads by pointer must live as long as the binding
         self.result = Outputs(names, targets)
@@ -508,8 +508,8 @@ class _IntoPlan:
 
     def finish(self) -> None:
         """Copy outputs that ORT could not write in place into the caller's tensors."""
-        for i, tensor, extra in self.staged:
-            copy_back(self.binding, i, tensor, extra)
+        if self.staged:
+            copy_back(self.binding, self.staged, "run_into()")
 
     def fill(self, values: list[Any]) -> None:
         """Copy the outputs of an unbound run into the caller's tensors."""
