@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 
 from . import _engine
 from ._errors import OptionError, StateError
-from ._options import MAX_THREADS, merge_fields, unknown_field
+from ._options import MAX_THREADS, int_range, merge_fields, unknown_field
 
 __all__ = [
     "RuntimeConfig",
@@ -72,19 +72,9 @@ class _Closable(Protocol):
     def closed(self) -> bool: ...
 
 
-def _check_int(name: str, value: object, high: int | None = None) -> int:
-    accepted = f"an integer from 0 to {high}" if high is not None else "an integer >= 0"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise OptionError(f"{_WHAT} {name!r}: expected {accepted}, got {value!r} "
-                          f"({type(value).__name__})")
-    if value < 0 or (high is not None and value > high):
-        raise OptionError(f"{_WHAT} {name!r}: expected {accepted}, got {value!r}")
-    return value
-
-
 def _check_value(name: str, value: object) -> object:
     if name == "log_severity_level":
-        return _check_int(name, value, 4)
+        return int_range(0, 4, what=_WHAT)(name, value)
     if name == "log_id":
         if not isinstance(value, str) or "\x00" in value:
             raise OptionError(f"{_WHAT} 'log_id': expected a string without NUL characters, "
@@ -95,7 +85,7 @@ def _check_value(name: str, value: object) -> object:
             raise OptionError(f"{_WHAT} 'use_global_thread_pools': expected a bool (True or "
                               f"False), got {value!r} ({type(value).__name__})")
         return value
-    return _check_int(name, value, MAX_THREADS)
+    return int_range(0, MAX_THREADS, what=_WHAT)(name, value)
 
 
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(RuntimeConfig))

@@ -284,9 +284,9 @@ _COREML_FIELDS: Final = coreml_field_names()
 # Validators: one per field, each (field name, raw value) -> parsed value.
 
 
-def _type_error(name: str, value: object, expected: str) -> OptionError:
+def _type_error(name: str, value: object, expected: str, what: str = _WHAT) -> OptionError:
     return OptionError(
-        f"{_WHAT} {name!r}: expected {expected}, got {value!r} ({type(value).__name__})"
+        f"{what} {name!r}: expected {expected}, got {value!r} ({type(value).__name__})"
     )
 
 
@@ -304,14 +304,19 @@ INT64_MAX: Final = 2**63 - 1
 """Upper bound of a free dimension override (ORT's ``int64_t``)."""
 
 
-def _int_range(low: int, high: int | None = None) -> Callable[[str, object], int]:
+def int_range(low: int, high: int | None = None, *,
+              what: str = _WHAT) -> Callable[[str, object], int]:
+    """Return a validator of integer options in ``[low, high]`` (``bool`` is refused).
+
+    ``what`` starts its messages (``"session option"``, ``"configure option"``).
+    """
     accepted = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
 
     def check(name: str, value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _type_error(name, value, accepted)
+            raise _type_error(name, value, accepted, what)
         if value < low or (high is not None and value > high):
-            raise OptionError(f"{_WHAT} {name!r}: expected {accepted}, got {value!r}")
+            raise OptionError(f"{what} {name!r}: expected {accepted}, got {value!r}")
         return value
 
     return check
@@ -389,7 +394,7 @@ def _free_dimension_overrides(name: str, value: object) -> tuple[FreeDimensionOv
         parsed.append(FreeDimensionOverride(
             by=_enum_member(f"{where}.by", item["by"], DimensionBy),
             key=dim_key,
-            value=_int_range(0, INT64_MAX)(f"{where}.value", item["value"]),
+            value=int_range(0, INT64_MAX)(f"{where}.value", item["value"]),
         ))
     return tuple(parsed)
 
@@ -450,11 +455,11 @@ def _coreml_compute_units(name: str, value: object) -> str:
 
 _VALIDATORS: Final[dict[str, Callable[[str, object], object]]] = {
     "fallback_to_cpu": _bool,
-    "intra_op_num_threads": _int_range(0, MAX_THREADS),
-    "inter_op_num_threads": _int_range(0, MAX_THREADS),
+    "intra_op_num_threads": int_range(0, MAX_THREADS),
+    "inter_op_num_threads": int_range(0, MAX_THREADS),
     "log_id": _str,
-    "session_log_severity_level": _int_range(0, 4),
-    "session_log_verbosity_level": _int_range(0, INT32_MAX),
+    "session_log_severity_level": int_range(0, 4),
+    "session_log_verbosity_level": int_range(0, INT32_MAX),
     "optimized_model_path": _path,
     "profile_file_prefix": _path,
     "free_dimension_overrides": _free_dimension_overrides,
@@ -470,7 +475,7 @@ _VALIDATORS: Final[dict[str, Callable[[str, object], object]]] = {
     "coreml_create_mlprogram": _bool,
     "coreml_require_static_input_shapes": _bool,
     "coreml_enable_on_subgraph": _bool,
-    "coreml_flags": _int_range(0, INT32_MAX),
+    "coreml_flags": int_range(0, INT32_MAX),
     "coreml_use_cpu_only": _bool,
     "coreml_use_cpu_and_gpu": _bool,
     "coreml_only_enable_device_with_ane": _bool,
