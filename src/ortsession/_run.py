@@ -18,16 +18,14 @@ from . import _engine
 from ._errors import InputError, NotFoundError, RunError, TensorError
 from ._tensor import Tensor, _coerce, ortvalue_from_array, tensor_from_ortvalue, type_name
 from ._typeinfo import TypeInfo
-from ._types import ElementType, element_type, element_type_from_dtype
+from ._types import DTYPE_TO_ELEMENT_TYPE, ElementType, element_type, element_type_from_dtype
 from ._values import Optional
 
 __all__ = ["InputSpec", "convert_outputs", "prepare_feed"]
 
 _ORTVALUE: Final = _engine.C.OrtValue
 _NDARRAY: Final = np.ndarray
-_DTYPE_TO_ET: Final[dict[np.dtype[Any], ElementType]] = {
-    et.dtype: et for et in ElementType if et.is_native
-}
+_DTYPE_TO_ET: Final = DTYPE_TO_ELEMENT_TYPE
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,9 @@ for _member, _s in _SPECS.items():
     for _key in (_s.name, _s.onnx_name, *_s.aliases):
         _BY_NAME[_key] = _member
 _BY_ONNX_NAME: Final[dict[str, ElementType]] = {s.onnx_name: m for m, s in _SPECS.items()}
-_BY_DTYPE: Final[dict[np.dtype[Any], ElementType]] = {s.dtype: m for m, s in _SPECS.items()}
+DTYPE_TO_ELEMENT_TYPE: Final[dict[np.dtype[Any], ElementType]] = {
+    s.dtype: m for m, s in _SPECS.items()}
+"""Each element type's (native byte order) dtype to its member: the hot paths' lookup."""
 
 
 def element_type_names() -> list[str]:
@@ -201,13 +203,13 @@ def element_type_from_dtype(dtype: Any) -> ElementType:
         ElementTypeError: no element type matches the dtype.
     """
     dt = np.dtype(dtype)
-    found = _BY_DTYPE.get(dt)
+    found = DTYPE_TO_ELEMENT_TYPE.get(dt)
     if found is not None:
         return found
     if dt.kind in "USO":
         return ElementType.STRING
     if not dt.isnative:
-        found = _BY_DTYPE.get(dt.newbyteorder("="))
+        found = DTYPE_TO_ELEMENT_TYPE.get(dt.newbyteorder("="))
         if found is not None:
             return found
     raise ElementTypeError(
