@@ -78,3 +78,32 @@ def test_import_works_without_onnx() -> None:
                          check=False, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "1.0"
+
+
+def test_import_does_not_load_ml_dtypes_until_a_type_needs_it() -> None:
+    # ml_dtypes costs ~0.5 s to import: only a tensor of a type numpy lacks may load it
+    code = ("import sys\n"
+            "import ortsession as ort\n"
+            "assert 'ml_dtypes' not in sys.modules, 'import'\n"
+            "ort.tensor('float32', [2], [1.0, 2.0]).tolist()\n"
+            "s = ort.session(ort.models.path('demo/model.onnx'))\n"
+            "s.run({'x': [[1.0, 2.0]], 'bias': [[0.5, -0.5]]})\n"
+            "assert 'ml_dtypes' not in sys.modules, 'float32 work'\n"
+            "t = ort.tensor('bfloat16', [2], [1.0, 2.0])\n"
+            "assert 'ml_dtypes' in sys.modules\n"
+            "print(t.numpy().dtype, ort.ElementType.INT4.dtype)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["bfloat16", "int4"]
+
+
+def test_arrays_of_a_caller_imported_ml_dtypes_are_recognised_lazily() -> None:
+    code = ("import ml_dtypes, numpy as np\n"
+            "import ortsession as ort\n"
+            "t = ort.Tensor(np.array([1.5, 2.0], dtype=ml_dtypes.float8_e4m3fn))\n"
+            "print(t.data_type, ort.tensor('float8e4m3fn', [2], t).tolist())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "float8e4m3fn [1.5, 2.0]"

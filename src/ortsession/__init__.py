@@ -16,8 +16,8 @@ Lua scripts written against the reference module run unchanged with ``ortsession
 from __future__ import annotations
 
 import contextlib
+import typing as _typing
 
-from . import models as models
 from ._builder import ProviderFallbackWarning
 from ._collections import MemoryInfo, ModelMetadata, NamedValues, Outputs
 from ._config import configure
@@ -47,6 +47,9 @@ from ._tensor import Tensor, tensor, tensor_from_bytes
 from ._typeinfo import TypeInfo
 from ._types import ElementType, element_type_names
 from ._values import Optional, optional
+
+if _typing.TYPE_CHECKING:
+    from . import models as models
 
 __version__ = "0.1.0"
 
@@ -107,3 +110,12 @@ def _fix_module_names() -> None:
 
 
 _fix_module_names()
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """Import the ``models`` submodule on first use (``import ortsession`` stays fast)."""
+    if name == "models":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.models")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,6 @@ import numbers
 from collections.abc import Sequence
 from typing import Any, Final
 
-import ml_dtypes
 import numpy as np
 
 from . import _engine
@@ -415,7 +414,12 @@ def _exact_int64(data: Any, approx: np.ndarray[Any, Any],
 def _to_integer(src: np.ndarray[Any, Any], kind: str, et: ElementType,
                 what: str) -> np.ndarray[Any, Any]:
     target = et.dtype
-    info: Any = np.iinfo(target) if et.is_native else ml_dtypes.iinfo(target)  # type: ignore[no-untyped-call]
+    if et.is_native:
+        info: Any = np.iinfo(target)
+    else:
+        import ml_dtypes  # loaded already: et.dtype above is one of its types
+
+        info = ml_dtypes.iinfo(target)  # type: ignore[no-untyped-call]
     if kind == "f":
         as_f = src.astype(np.float64, copy=False)
         if not bool(np.all(np.isfinite(as_f))) or not bool(np.all(as_f == np.trunc(as_f))):

@@ -5,16 +5,20 @@ representation is a standard numpy dtype or, for the types numpy lacks, an ``ml_
 (bfloat16, the float8 family, float4, int4/uint4, int2/uint2). Sub-byte types hold one element
 per byte in numpy and are packed (low bits first) only at the ORT boundary and in
 :meth:`Tensor.tobytes`.
+
+``ml_dtypes`` costs about half a second to import, so its table entries name the ``ml_dtypes``
+attribute and are resolved on first use (:func:`ml_dtypes_loaded`): ``import ortsession`` and
+sessions over numpy-native types never import it.
 """
 
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
 
-import ml_dtypes
 import numpy as np
 
 from ._errors import ElementTypeError
@@ -62,8 +66,15 @@ class ElementType(IntEnum):
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        """The numpy (or ``ml_dtypes``) dtype holding one element per array item."""
-        return _SPECS[self].dtype
+        """The numpy (or ``ml_dtypes``) dtype holding one element per array item.
+
+        Reading it for a type numpy lacks imports ``ml_dtypes`` (once).
+        """
+        found = _DTYPES.get(self)
+        if found is None:
+            _load_ml_dtypes()
+            found = _DTYPES[self]
+        return found
 
     @property
     def bits(self) -> int:
@@ -83,8 +94,7 @@ class ElementType(IntEnum):
     @property
     def is_float(self) -> bool:
         """True for floating-point types (float16/32/64, bfloat16, float8, float4)."""
-        return (self.dtype.kind == "f" or self.name.startswith("FLOAT")
-                or self is ElementType.BFLOAT16)
+        return self.name.startswith("FLOAT") or self is ElementType.BFLOAT16
 
     @property
     def is_integer(self) -> bool:
@@ -103,14 +113,16 @@ class ElementType(IntEnum):
 class _Spec:
     name: str
     onnx_name: str
-    dtype: np.dtype[Any]
+    dtype: np.dtype[Any] | str
+    """A numpy dtype, or the name of the ``ml_dtypes`` attribute (resolved on first use)."""
     bits: int
     native: bool
     aliases: tuple[str, ...] = ()
 
 
 def _spec(name: str, onnx: str, dtype: Any, bits: int, native: bool, *aliases: str) -> _Spec:
-    return _Spec(name, onnx, np.dtype(dtype), bits, native, aliases)
+    return _Spec(name, onnx, dtype if isinstance(dtype, str) else np.dtype(dtype), bits, native,
+                 aliases)
 
 
 _E = ElementType
@@ -118,7 +130,7 @@ _SPECS: Final[dict[ElementType, _Spec]] = {
     _E.FLOAT32: _spec("float32", "float", np.float32, 32, True, "float", "f4", "single"),
     _E.FLOAT64: _spec("float64", "double", np.float64, 64, True, "double", "f8"),
     _E.FLOAT16: _spec("float16", "float16", np.float16, 16, True, "half", "f2"),
-    _E.BFLOAT16: _spec("bfloat16", "bfloat16", ml_dtypes.bfloat16, 16, False),
+    _E.BFLOAT16: _spec("bfloat16", "bfloat16", "bfloat16", 16, False),
     _E.INT8: _spec("int8", "int8", np.int8, 8, True),
     _E.INT16: _spec("int16", "int16", np.int16, 16, True),
     _E.INT32: _spec("int32", "int32", np.int32, 32, True),
@@ -129,22 +141,22 @@ _SPECS: Final[dict[ElementType, _Spec]] = {
     _E.UINT64: _spec("uint64", "uint64", np.uint64, 64, True),
     _E.BOOL: _spec("bool", "bool", np.bool_, 8, True, "boolean"),
     _E.STRING: _spec("string", "string", np.object_, 0, True, "str"),
-    _E.FLOAT8E4M3FN: _spec("float8e4m3fn", "float8e4m3fn", ml_dtypes.float8_e4m3fn, 8, False,
+    _E.FLOAT8E4M3FN: _spec("float8e4m3fn", "float8e4m3fn", "float8_e4m3fn", 8, False,
                            "float8_e4m3fn"),
-    _E.FLOAT8E4M3FNUZ: _spec("float8e4m3fnuz", "float8e4m3fnuz", ml_dtypes.float8_e4m3fnuz, 8,
+    _E.FLOAT8E4M3FNUZ: _spec("float8e4m3fnuz", "float8e4m3fnuz", "float8_e4m3fnuz", 8,
                              False, "float8_e4m3fnuz"),
-    _E.FLOAT8E5M2: _spec("float8e5m2", "float8e5m2", ml_dtypes.float8_e5m2, 8, False,
+    _E.FLOAT8E5M2: _spec("float8e5m2", "float8e5m2", "float8_e5m2", 8, False,
                          "float8_e5m2"),
-    _E.FLOAT8E5M2FNUZ: _spec("float8e5m2fnuz", "float8e5m2fnuz", ml_dtypes.float8_e5m2fnuz, 8,
+    _E.FLOAT8E5M2FNUZ: _spec("float8e5m2fnuz", "float8e5m2fnuz", "float8_e5m2fnuz", 8,
                              False, "float8_e5m2fnuz"),
-    _E.FLOAT8E8M0: _spec("float8e8m0", "float8e8m0", ml_dtypes.float8_e8m0fnu, 8, False,
+    _E.FLOAT8E8M0: _spec("float8e8m0", "float8e8m0", "float8_e8m0fnu", 8, False,
                          "float8_e8m0fnu", "float8e8m0fnu"),
-    _E.FLOAT4E2M1: _spec("float4e2m1", "float4e2m1", ml_dtypes.float4_e2m1fn, 4, False,
+    _E.FLOAT4E2M1: _spec("float4e2m1", "float4e2m1", "float4_e2m1fn", 4, False,
                          "float4_e2m1fn", "float4e2m1fn"),
-    _E.INT4: _spec("int4", "int4", ml_dtypes.int4, 4, False),
-    _E.UINT4: _spec("uint4", "uint4", ml_dtypes.uint4, 4, False),
-    _E.INT2: _spec("int2", "int2", ml_dtypes.int2, 2, False),
-    _E.UINT2: _spec("uint2", "uint2", ml_dtypes.uint2, 2, False),
+    _E.INT4: _spec("int4", "int4", "int4", 4, False),
+    _E.UINT4: _spec("uint4", "uint4", "uint4", 4, False),
+    _E.INT2: _spec("int2", "int2", "int2", 2, False),
+    _E.UINT2: _spec("uint2", "uint2", "uint2", 2, False),
 }
 
 _BY_NAME: Final[dict[str, ElementType]] = {}
@@ -152,9 +164,40 @@ for _member, _s in _SPECS.items():
     for _key in (_s.name, _s.onnx_name, *_s.aliases):
         _BY_NAME[_key] = _member
 _BY_ONNX_NAME: Final[dict[str, ElementType]] = {s.onnx_name: m for m, s in _SPECS.items()}
+_DTYPES: Final[dict[ElementType, np.dtype[Any]]] = {
+    m: s.dtype for m, s in _SPECS.items() if not isinstance(s.dtype, str)}
 DTYPE_TO_ELEMENT_TYPE: Final[dict[np.dtype[Any], ElementType]] = {
-    s.dtype: m for m, s in _SPECS.items()}
-"""Each element type's (native byte order) dtype to its member: the hot paths' lookup."""
+    dt: m for m, dt in _DTYPES.items()}
+"""Each element type's (native byte order) dtype to its member: the hot paths' lookup.
+
+Holds the ``ml_dtypes`` entries once :func:`ml_dtypes_loaded` has run (an array of those types
+cannot exist before ``ml_dtypes`` is imported, so a miss before that is a true miss)."""
+
+
+def _load_ml_dtypes() -> None:
+    """Import ``ml_dtypes`` and complete the dtype tables with the types numpy lacks."""
+    if len(_DTYPES) == len(_SPECS):
+        return
+    import ml_dtypes
+
+    for member, s in _SPECS.items():
+        if isinstance(s.dtype, str):
+            dt = np.dtype(getattr(ml_dtypes, s.dtype))
+            DTYPE_TO_ELEMENT_TYPE.setdefault(dt, member)
+            _DTYPES[member] = dt
+
+
+def ml_dtypes_loaded() -> bool:
+    """Tell whether ``ml_dtypes`` is imported (by the caller or by ortsession) and tabled.
+
+    When the caller imported it, its entries are added to the tables now.
+    """
+    if len(_DTYPES) == len(_SPECS):
+        return True
+    if "ml_dtypes" in sys.modules:
+        _load_ml_dtypes()
+        return True
+    return False
 
 
 def element_type_names() -> list[str]:
@@ -206,6 +249,10 @@ def element_type_from_dtype(dtype: Any) -> ElementType:
     found = DTYPE_TO_ELEMENT_TYPE.get(dt)
     if found is not None:
         return found
+    if ml_dtypes_loaded():  # an ml_dtypes dtype imported by the caller since the last look
+        found = DTYPE_TO_ELEMENT_TYPE.get(dt)
+        if found is not None:
+            return found
     if dt.kind in "USO":
         return ElementType.STRING
     if not dt.isnative:
