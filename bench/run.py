@@ -244,6 +244,89 @@ def light(name: str, threads: int = 0) -> Subject | None:
     return Subject(label, raw, ours, feed, out.name, out_shape, np.float32)
 
 
+def _dynamic_model(name: str) -> bytes:
+    """A small real model whose inputs have symbolic dimensions (built with the onnx helper).
+
+    ``vad``: Silero-VAD-like — ``input`` float32 ``[batch, 512]``, recurrent ``state`` float32
+    ``[2, batch, 64]``, scalar ``sr`` int64; a projection, a GRU-style state update, a
+    probability ``output`` ``[batch, 1]`` and ``stateN``. ``gru``: a GRU decoder step —
+    ``x`` float32 ``[seq, batch, 16]``, ``h0`` ``[1, batch, 32]`` through ONNX's ``GRU`` op.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.RandomState(0)
+
+    def init(n: str, *shape: int) -> Any:
+        return numpy_helper.from_array((rng.standard_normal(shape) * 0.1).astype(np.float32), n)
+
+    f32 = TensorProto.FLOAT
+    if name == "vad":
+        nodes = [
+            helper.make_node("MatMul", ["input", "w_in"], ["proj"]),
+            helper.make_node("Cast", ["sr"], ["sr_f"], to=f32),
+            helper.make_node("Mul", ["sr_f", "sr_scale"], ["sr_gain"]),
+            helper.make_node("Mul", ["proj", "sr_gain"], ["proj_sr"]),
+            helper.make_node("Split", ["state", "split2"], ["s0", "s1"], axis=0),
+            helper.make_node("Squeeze", ["s0", "axis0"], ["h0"]),
+            helper.make_node("Add", ["proj_sr", "h0"], ["pre"]),
+            helper.make_node("Tanh", ["pre"], ["h1"]),
+            helper.make_node("Unsqueeze", ["h1", "axis0"], ["h1u"]),
+            helper.make_node("Concat", ["h1u", "s1"], ["stateN"], axis=0),
+            helper.make_node("MatMul", ["h1", "w_out"], ["logit"]),
+            helper.make_node("Sigmoid", ["logit"], ["output"]),
+        ]
+        inits = [init("w_in", 512, 64), init("w_out", 64, 1),
+                 numpy_helper.from_array(np.array(1 / 16000, np.float32), "sr_scale"),
+                 numpy_helper.from_array(np.array([1, 1], np.int64), "split2"),
+                 numpy_helper.from_array(np.array([0], np.int64), "axis0")]
+        inputs = [helper.make_tensor_value_info("input", f32, ["batch", 512]),
+                  helper.make_tensor_value_info("state", f32, [2, "batch", 64]),
+                  helper.make_tensor_value_info("sr", TensorProto.INT64, [])]
+        outputs = [helper.make_tensor_value_info("output", f32, ["batch", 1]),
+                   helper.make_tensor_value_info("stateN", f32, [2, "batch", 64])]
+    else:
+        nodes = [helper.make_node("GRU", ["x", "W", "R", "B", "", "h0"], ["y", "h"],
+                                  hidden_size=32),
+                 helper.make_node("Squeeze", ["y", "axis1"], ["y_sq"]),
+                 helper.make_node("MatMul", ["y_sq", "w_out"], ["logits"])]
+        inits = [init("W", 1, 96, 16), init("R", 1, 96, 32), init("B", 1, 192),
+                 init("w_out", 32, 10),
+                 numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+        inputs = [helper.make_tensor_value_info("x", f32, ["seq", "batch", 16]),
+                  helper.make_tensor_value_info("h0", f32, [1, "batch", 32])]
+        outputs = [helper.make_tensor_value_info("logits", f32, ["seq", "batch", 10]),
+                   helper.make_tensor_value_info("h", f32, [1, "batch", 32])]
+    graph = helper.make_graph(nodes, name, inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def dynamic(name: str) -> Subject | None:
+    """A dynamic-shape model (:func:`_dynamic_model`) loaded both ways, or ``None`` without onnx."""
+    try:
+        data = _dynamic_model(name)
+    except ImportError:
+        return None
+    so = onnxruntime.SessionOptions()
+    so.log_severity_level = 3
+    so.intra_op_num_threads = 1
+    raw = onnxruntime.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+    ours = ortsession.session_from_bytes(data, intra_op_num_threads=1)
+    rng = np.random.RandomState(1)
+    if name == "vad":
+        feed = {"input": rng.standard_normal((1, 512)).astype(np.float32),
+                "state": np.zeros((2, 1, 64), np.float32), "sr": np.array(16000, np.int64)}
+        label, out_name, out_shape = "Silero-VAD-like [batch, 512] + state", "output", (1, 1)
+    else:
+        feed = {"x": rng.standard_normal((1, 1, 16)).astype(np.float32),
+                "h0": np.zeros((1, 1, 32), np.float32)}
+        label, out_name, out_shape = "GRU decoder step [seq, batch, 16]", "logits", (1, 1, 10)
+    return Subject(f"{label} (symbolic dims)", raw, ours, feed, out_name, out_shape, np.float32)
+
+
 def _raw_binding(s: Subject, target: np.ndarray) -> Any:
     io = s.raw.io_binding()
     for name, arr in s.feed.items():
@@ -400,6 +483,11 @@ def main(argv: list[str] | None = None) -> int:
     rows += model_rows(s, TINY, number=2_000 if quick else 20_000, repeats=7 if quick else 21)
     rows += thread_rows(s, TINY, per_thread=5_000 if quick else 20_000,
                         repeats=3 if quick else 9)
+    for name in ("vad", "gru"):
+        dyn = dynamic(name)
+        if dyn is not None:
+            rows += model_rows(dyn, TINY, number=2_000 if quick else 10_000,
+                               repeats=7 if quick else 21)
     names = ["squeezenet"] if quick else [n for n in args.models.split(",") if n]
     for name in names:
         # judged: one ORT thread, CPU time of the calling thread (robust to other load)

@@ -8,8 +8,9 @@ route through an ORT IO binding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -42,6 +43,15 @@ class InputSpec:
     exotic: bool
     static_shape: tuple[int, ...] | None
     """The exact shape when every dimension is fixed and the type is a native tensor (hot path)."""
+    dynamic: bool = False
+    """A native tensor input with symbolic dimensions (or none declared): the dynamic hot path,
+    which checks the rank and the fixed dimensions as :func:`_check_dims` does, in C."""
+    rank: int = -1
+    """The declared rank (``-1``: no shape declared, any rank)."""
+    pick_fixed: Callable[[tuple[int, ...]], Any] | None = None
+    """Picks the fixed dimensions out of a shape (``None``: every dimension is symbolic)."""
+    fixed: Any = None
+    """What :attr:`pick_fixed` must return: the fixed dimensions (an int when there is one)."""
 
     @classmethod
     def from_info(cls, info: TypeInfo, required: bool) -> InputSpec:
@@ -52,10 +62,17 @@ class InputSpec:
         static = (dims if dims is not None and all(d >= 0 for d in dims) and et is not None
                   and et.is_native and et is not ElementType.STRING and not exotic
                   and info.onnx_type == "tensor" else None)
+        native = (et is not None and et.is_native and et is not ElementType.STRING
+                  and not exotic and info.onnx_type == "tensor")
+        fixed_at = tuple(i for i, d in enumerate(dims or ()) if d >= 0)
         return cls(name=info.name or "", info=info, kind=info.onnx_type, element_type=et,
                    dtype=et.dtype if et is not None else None, dims=dims,
                    required=required and info.onnx_type != "optional",
-                   exotic=exotic, static_shape=static)
+                   exotic=exotic, static_shape=static,
+                   dynamic=native and static is None,
+                   rank=len(dims) if dims is not None else -1,
+                   pick_fixed=itemgetter(*fixed_at) if fixed_at else None,
+                   fixed=itemgetter(*fixed_at)(dims) if fixed_at and dims else None)
 
     def describe(self) -> str:
         """Human description of what the input expects, e.g. ``float32 [-1, 3]``."""
@@ -258,6 +275,17 @@ def prepare_feed(specs: dict[str, InputSpec], order: tuple[InputSpec, ...],
             if type(arr) is _NDARRAY and arr.dtype is spec.dtype and arr.shape == static:
                 feed[name] = arr
                 continue
+        elif spec.dynamic:
+            # hot path with symbolic dimensions: the exact dtype, the declared rank and every
+            # fixed dimension (what _check_dims checks), with no Python loop over dimensions
+            arr = value._array if type(value) is Tensor else value
+            if type(arr) is _NDARRAY and arr.dtype is spec.dtype:
+                shape = arr.shape
+                pick = spec.pick_fixed
+                if spec.rank < 0 or (len(shape) == spec.rank
+                                     and (pick is None or pick(shape) == spec.fixed)):
+                    feed[name] = arr
+                    continue
         v = convert_input(spec, value)
         if v is not None:
             if type(v) is not _NDARRAY:
