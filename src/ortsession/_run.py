@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 
 from . import _engine
+from ._arraylike import foreign_array, is_foreign_array
 from ._errors import InputError, NotFoundError, RunError, TensorError
 from ._tensor import Tensor, _coerce, ortvalue_from_array, tensor_from_ortvalue, type_name
 from ._typeinfo import TypeInfo
@@ -129,6 +130,11 @@ def convert_tensor_input(spec: InputSpec, value: Any) -> Any:
         return convert_tensor_input(spec, value.value)
     elif isinstance(value, _ORTVALUE):
         return value
+    elif is_foreign_array(value):  # PyTorch, CuPy, JAX, DLPack or __array__ objects
+        try:
+            arr = _array_for(spec, foreign_array(value, f"input {spec.name!r}"))
+        except TensorError as exc:
+            raise InputError(str(exc)) from None
     else:
         if value is None and not spec.required:
             return None  # an overridable initializer given None keeps its value

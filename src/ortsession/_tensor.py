@@ -17,6 +17,7 @@ from typing import Any, Final
 import numpy as np
 
 from . import _engine
+from ._arraylike import foreign_array, is_foreign_array
 from ._errors import TensorError
 from ._types import ElementType, element_type, element_type_from_dtype, element_type_from_onnx_name
 
@@ -206,6 +207,177 @@ class Tensor:
 
     __hash__ = None  # type: ignore[assignment]
 
+    # -- array-like behaviour (numpy semantics; results are numpy values) -------------------
+    def __getitem__(self, key: Any) -> Any:
+        """Index like ``t.numpy()[key]``: a numpy view (or copy, as numpy decides) or scalar.
+
+        ``t[0, 1]`` is a numpy scalar (an ``ml_dtypes`` scalar for bfloat16, float8 …, a
+        ``str`` for strings); ``t[0]`` and slices are numpy arrays sharing the tensor's memory.
+        """
+        return self.numpy()[key]
+
+    def __iter__(self) -> Any:
+        """Iterate over the first dimension, as numpy does (rows are numpy views)."""
+        return iter(self.numpy())
+
+    def item(self) -> Any:
+        """Return the only element as a Python scalar (``float``, ``int``, ``bool`` or ``str``).
+
+        bfloat16, float8 and float4 give a ``float``; int4/uint4/int2/uint2 an ``int``.
+
+        Raises:
+            TensorError: the tensor does not have exactly one element.
+        """
+        return self._one("item()").item()
+
+    def _one(self, what: str) -> np.ndarray[Any, Any]:
+        """Return the data as a plain-typed 0-d array, checked to hold exactly one element."""
+        arr = self.numpy()
+        if arr.size != 1:
+            raise TensorError(f"{what}: only one-element tensors can be converted to a Python "
+                              f"scalar; this {self.data_type} tensor has shape "
+                              f"{list(arr.shape)} ({arr.size} elements)")
+        return _plain(arr, self._etype).reshape(())
+
+    def __float__(self) -> float:
+        """``float(t)`` for a one-element numeric or bool tensor."""
+        if self._etype is _STRING:
+            raise TensorError("float(): a string tensor has no numeric value")
+        return float(self._one("float()"))
+
+    def __int__(self) -> int:
+        """``int(t)`` for a one-element numeric or bool tensor (truncates floats, as numpy)."""
+        if self._etype is _STRING:
+            raise TensorError("int(): a string tensor has no numeric value")
+        return int(self._one("int()"))
+
+    def __index__(self) -> int:
+        """``operator.index(t)`` (``range(t)``, ``lst[t]``): 0-d integer tensors, as numpy."""
+        if not self._etype.is_integer or self.shape != ():
+            raise TensorError(f"__index__: only a scalar (shape []) integer tensor can be used "
+                              f"as an index, got a {self.data_type} tensor of shape "
+                              f"{list(self.shape)}")
+        return int(self._one("__index__"))
+
+    def __bool__(self) -> bool:
+        """Truth of a one-element tensor; numpy's rule: any other size is ambiguous.
+
+        Raises:
+            TensorError: the tensor is empty or holds more than one element (use
+                ``t.numpy().any()`` or ``.all()``).
+        """
+        arr = self.numpy()
+        if arr.size != 1:
+            raise TensorError(f"the truth value of a {self.data_type} tensor of shape "
+                              f"{list(arr.shape)} ({arr.size} elements) is ambiguous; use "
+                              f"t.numpy().any() or t.numpy().all()")
+        return bool(self._one("bool()"))
+
+    def __complex__(self) -> complex:
+        """``complex(t)`` for a one-element numeric tensor."""
+        return complex(self.__float__())
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        """``round(t)`` of a one-element tensor: a Python number, as ``round(t.item())``."""
+        return round(self.item(), ndigits)
+
+    # Comparisons and arithmetic go through numpy and return numpy arrays (or scalars).
+    # ``==``/``!=`` stay whole-tensor equality (a bool): tensors are values throughout the
+    # package; use ``t.numpy() == x`` for an element-wise mask.
+    def __lt__(self, other: Any) -> Any:
+        return self.numpy() < _operand(other)
+
+    def __le__(self, other: Any) -> Any:
+        return self.numpy() <= _operand(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self.numpy() > _operand(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self.numpy() >= _operand(other)
+
+    def __add__(self, other: Any) -> Any:
+        return self.numpy() + _operand(other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _operand(other) + self.numpy()
+
+    def __sub__(self, other: Any) -> Any:
+        return self.numpy() - _operand(other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _operand(other) - self.numpy()
+
+    def __mul__(self, other: Any) -> Any:
+        return self.numpy() * _operand(other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _operand(other) * self.numpy()
+
+    def __truediv__(self, other: Any) -> Any:
+        return self.numpy() / _operand(other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _operand(other) / self.numpy()
+
+    def __floordiv__(self, other: Any) -> Any:
+        return self.numpy() // _operand(other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return _operand(other) // self.numpy()
+
+    def __mod__(self, other: Any) -> Any:
+        return self.numpy() % _operand(other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return _operand(other) % self.numpy()
+
+    def __pow__(self, other: Any) -> Any:
+        return self.numpy() ** _operand(other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _operand(other) ** self.numpy()
+
+    def __matmul__(self, other: Any) -> Any:
+        return self.numpy() @ _operand(other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _operand(other) @ self.numpy()
+
+    def __and__(self, other: Any) -> Any:
+        return self.numpy() & _operand(other)
+
+    def __rand__(self, other: Any) -> Any:
+        return _operand(other) & self.numpy()
+
+    def __or__(self, other: Any) -> Any:
+        return self.numpy() | _operand(other)
+
+    def __ror__(self, other: Any) -> Any:
+        return _operand(other) | self.numpy()
+
+    def __xor__(self, other: Any) -> Any:
+        return self.numpy() ^ _operand(other)
+
+    def __rxor__(self, other: Any) -> Any:
+        return _operand(other) ^ self.numpy()
+
+    def __neg__(self) -> Any:
+        return -self.numpy()
+
+    def __pos__(self) -> Any:
+        return +self.numpy()
+
+    def __invert__(self) -> Any:
+        return ~self.numpy()
+
+    def __abs__(self) -> Any:
+        return abs(self.numpy())
+
+
+def _operand(value: Any) -> Any:
+    return value.numpy() if isinstance(value, Tensor) else value
+
 
 # --- creation ------------------------------------------------------------------------------
 
@@ -236,9 +408,11 @@ def tensor(type: ElementType | str, shape: Sequence[int], data: Any = None) -> T
         type: an element type name (``"float32"``, ``"float"``, ``"bfloat16"``, ``"int4"``,
             ``"string"``, …) or :class:`ElementType`.
         shape: the dimensions, e.g. ``[1, 2]``; ``[]`` is a scalar.
-        data: a flat or nested sequence (row-major), a numpy array, a scalar that fills the
-            whole tensor (a single string for string tensors), or ``None`` for zeros / empty
-            strings. A numpy array of the right dtype and layout is shared, not copied.
+        data: a flat or nested sequence (row-major), a numpy array, an array of another
+            library (any object with ``__dlpack__`` or ``__array__``: PyTorch CPU tensors,
+            CuPy/JAX host arrays …), a scalar that fills the whole tensor (a single string for
+            string tensors), or ``None`` for zeros / empty strings. An array of the right dtype
+            and layout is shared, not copied.
 
     Raises:
         ElementTypeError: unknown element type.
@@ -254,6 +428,8 @@ def tensor(type: ElementType | str, shape: Sequence[int], data: Any = None) -> T
         return Tensor._wrap(_filled(dims, et, "" if et is _STRING else None), et)
     if isinstance(data, Tensor):
         data = data.numpy()
+    elif is_foreign_array(data):  # PyTorch, CuPy, JAX, DLPack or __array__ objects: shared
+        data = foreign_array(data, "tensor data")
     if _is_scalar(data):
         value = _coerce(np.asarray(data) if et is not _STRING else data, et, "tensor data")
         return Tensor._wrap(_filled(dims, et, value.reshape(()) if et is not _STRING else value),
