@@ -210,6 +210,10 @@ def test_option_string() -> None:
 # --- every field's validation error -------------------------------------------------------------
 
 BAD: list[tuple[dict[str, Any], str]] = [
+    ({"external_initializers": {"w": "x"}}, "session option \"external_initializers['w']\": "
+                                            "expected a Tensor or an array, got 'x' (str)"),
+    ({"external_data": {"w.bin": 1}}, "session option \"external_data['w.bin']\": expected "
+                                      "bytes, bytearray, memoryview or a uint8 array, got 1"),
     ({"providers": 3}, "'providers': expected a provider name or a list"),
     ({"providers": ["gpu"]}, "unknown execution provider 'gpu'"),
     ({"provider": ["cpu", 1]}, "'provider': item 1 must be a provider name"),

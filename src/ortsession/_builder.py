@@ -197,6 +197,16 @@ def _ort_session_options(
             raise _engine.translate(
                 exc, OptionError, f"session option 'config_entries'[{key!r}]={value!r}"
             ) from exc
+    if options.external_initializers:
+        from ._tensor import ortvalue_from_array
+
+        _engine.add_external_initializers(
+            so, list(options.external_initializers),
+            [ortvalue_from_array(t.numpy(), t.element_type)
+             for t in options.external_initializers.values()])
+    if options.external_data:
+        _engine.add_external_data(so, list(options.external_data),
+                                  list(options.external_data.values()))
     for library in libraries:
         try:
             so.register_custom_ops_library(library.path)

@@ -20,7 +20,7 @@ from typing import Any, Final
 import onnxruntime as _ort  # the single import of onnxruntime in the package
 from onnxruntime.capi import _pybind_state as C
 
-from ._errors import ModelLoadError, OrtError, TerminatedError
+from ._errors import ModelLoadError, OptionError, OrtError, TerminatedError
 
 __all__ = [
     "C",
@@ -150,6 +150,40 @@ def is_ort_exception(exc: BaseException) -> bool:
                             # config entry), std::bad_alloc and undecodable message bytes
                             # into these:
                             ValueError, IndexError, OverflowError, MemoryError))
+
+
+def add_external_initializers(so: Any, names: list[str], values: list[Any]) -> None:
+    """Give ORT's ``SessionOptions`` initializers from memory (OrtValues sharing host memory).
+
+    Raises:
+        OptionError: this ORT has no ``SessionOptions.add_external_initializers``.
+    """
+    add = getattr(so, "add_external_initializers", None)
+    if add is None:
+        raise OptionError(f"session option 'external_initializers' needs ONNX Runtime's "
+                          f"SessionOptions.add_external_initializers, which onnxruntime "
+                          f"{ort_version()} lacks")
+    try:  # the binding reads ``._ortvalue`` of onnxruntime's Python-level OrtValue wrappers
+        add(names, [_ort.OrtValue(v) for v in values])
+    except Exception as exc:
+        raise translate(exc, OptionError, "session option 'external_initializers'") from None
+
+
+def add_external_data(so: Any, names: list[str], buffers: list[memoryview]) -> None:
+    """Give ORT's ``SessionOptions`` the contents of external data files from memory.
+
+    Raises:
+        OptionError: this ORT has no ``add_external_initializers_from_files_in_memory``.
+    """
+    add = getattr(so, "add_external_initializers_from_files_in_memory", None)
+    if add is None:
+        raise OptionError(f"session option 'external_data' needs ONNX Runtime's "
+                          f"SessionOptions.add_external_initializers_from_files_in_memory, "
+                          f"which onnxruntime {ort_version()} lacks")
+    try:
+        add(names, buffers, [b.nbytes for b in buffers])
+    except Exception as exc:
+        raise translate(exc, OptionError, "session option 'external_data'") from None
 
 
 def version_info() -> dict[str, Any]:

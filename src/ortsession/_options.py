@@ -19,6 +19,8 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
+import numpy as np
+
 from ._coreml import ComputeUnits, coreml_field_names, resolve_coreml_options
 from ._custom_ops import CustomOpLibrary
 from ._errors import OptionError
@@ -263,6 +265,22 @@ class SessionOptions:
     """ORT provider options by provider (ORT long name) → {key: value}, values stringified (bools
     become ``"1"``/``"0"``). Each provider named must be in ``providers``. Default: none."""
 
+    external_initializers: Mapping[str, Any] = field(default_factory=_empty_mapping)
+    """Initializers given from memory at session creation: ``{initializer name: Tensor}``
+    (option value: ``Tensor``, numpy array or any ``__dlpack__``/``__array__`` array). Each
+    replaces the model's initializer of that name, which must be stored as external data (a
+    model saved with ``save_as_external_data``; ORT refuses to replace inline initializers) with
+    the same element type and shape; its file is then not needed. The memory is shared, not
+    copied, and kept alive by the session; sub-byte types (int4 …) and strings are refused.
+    Needs ORT's ``SessionOptions.add_external_initializers``. Default: none."""
+
+    external_data: Mapping[str, Any] = field(default_factory=_empty_mapping)
+    """External data files given from memory: ``{file name as the model's external_data
+    location says (e.g. "weights.bin"): bytes-like}`` (``bytes``, ``bytearray``, ``memoryview``,
+    a uint8 numpy array), for a model saved with external data and loaded without its files
+    (from bytes, or from a folder lacking them). Needs ORT's
+    ``SessionOptions.add_external_initializers_from_files_in_memory``. Default: none."""
+
     def coreml_fields(self) -> dict[str, object]:
         """Return the CoreML fields that were set (not ``None``), by name."""
         return {name: value for name in _COREML_FIELDS
@@ -449,6 +467,63 @@ def _provider_options(name: str, value: object) -> Mapping[str, Mapping[str, str
     return MappingProxyType(result)
 
 
+def _external_key(name: str, key: object, what: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise _type_error(f"{name} key", key, what)
+    return _no_nul(f"{name} key", key)
+
+
+def _external_initializers(name: str, value: object) -> Mapping[str, Any]:
+    from ._arraylike import foreign_array, is_foreign_array
+    from ._errors import OrtError
+    from ._tensor import Tensor
+
+    if not isinstance(value, Mapping):
+        raise _type_error(name, value, "a dict of initializer name to Tensor or array")
+    result: dict[str, Any] = {}
+    for raw_key, item in value.items():
+        where = f"{name}[{raw_key!r}]"
+        key = _external_key(name, raw_key, "a non-empty initializer name")
+        try:
+            data = foreign_array(item, f"{_WHAT} {where!r}") if is_foreign_array(item) else item
+            if isinstance(data, Tensor):
+                tensor = data
+            elif isinstance(data, np.ndarray):
+                tensor = Tensor(data)
+            else:
+                raise _type_error(where, item, "a Tensor or an array")
+        except OptionError:
+            raise
+        except OrtError as exc:  # TensorError, ElementTypeError (a dtype ONNX lacks)
+            raise OptionError(f"{_WHAT} {where!r}: {exc}") from None
+        if (tensor.data_type == "string" or tensor.device != "cpu"
+                or tensor.element_type.is_packed):
+            raise OptionError(f"{_WHAT} {where!r}: expected a numeric or bool host tensor of 8 "
+                              f"bits or more per element, got a {tensor.data_type} tensor on "
+                              f"{tensor.device} (give sub-byte weights through "
+                              f"'external_data')")
+        result[key] = tensor
+    return MappingProxyType(result)
+
+
+def _external_data(name: str, value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _type_error(name, value, "a dict of file name to bytes")
+    result: dict[str, Any] = {}
+    for raw_key, item in value.items():
+        where = f"{name}[{raw_key!r}]"
+        key = _external_key(name, raw_key, "a non-empty file name")
+        if isinstance(item, (bytes, bytearray, memoryview, np.ndarray)):
+            try:
+                view = memoryview(item).cast("B")  # type: ignore[arg-type]
+            except (TypeError, ValueError) as exc:  # a strided or non-byte array
+                raise OptionError(f"{_WHAT} {where!r}: expected contiguous bytes: {exc}") from None
+            result[key] = view
+        else:
+            raise _type_error(where, item, "bytes, bytearray, memoryview or a uint8 array")
+    return MappingProxyType(result)
+
+
 def _coreml_compute_units(name: str, value: object) -> str:
     return ComputeUnits.parse(value, name).key
 
@@ -480,6 +555,8 @@ _VALIDATORS: Final[dict[str, Callable[[str, object], object]]] = {
     "coreml_use_cpu_and_gpu": _bool,
     "coreml_only_enable_device_with_ane": _bool,
     "provider_options": _provider_options,
+    "external_initializers": _external_initializers,
+    "external_data": _external_data,
 }
 _PROVIDER_FIELDS: Final = ("providers", "provider")
 _ACCEPTED: Final = (*_PROVIDER_FIELDS, *_VALIDATORS)

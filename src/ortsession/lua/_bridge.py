@@ -44,7 +44,8 @@ from ortsession import (
 
 __all__ = ["Bridge"]
 
-_DICT_OPTIONS: Final = frozenset({"config_entries", "provider_options"})
+_DICT_OPTIONS: Final = frozenset({"config_entries", "provider_options", "external_initializers",
+                                  "external_data"})
 """Session options whose value is a dictionary (an empty Lua table means ``{}`` there)."""
 
 _KINDS: Final[dict[type, bytes]] = {
@@ -262,7 +263,10 @@ class Bridge:
         result: dict[Any, Any] = {}
         for k, v in value.items():
             key = self._key(k)
-            if key in _DICT_OPTIONS:
+            if key == "external_data" and self._lua_type(v) == "table":
+                # file contents are binary: Lua strings stay bytes here
+                result[key] = {self._key(name): data for name, data in v.items()}
+            elif key in _DICT_OPTIONS:
                 result[key] = self._mapping(v, nested=key == "provider_options")
             else:
                 result[key] = self.from_lua(v, ints=True)
