@@ -43,6 +43,7 @@ from ._options import SessionOptions
 from ._providers import available_short_names as providers
 from ._run_options import RunOptions, run_options
 from ._session import Session, session, session_from_bytes
+from ._sparse import SparseTensor
 from ._tensor import Tensor, tensor, tensor_from_bytes
 from ._typeinfo import TypeInfo
 from ._types import ElementType, element_type_names
@@ -79,6 +80,7 @@ __all__ = [
     "ModelMetadata",
     "NamedValues",
     "Optional",
+    "SparseTensor",
     "Tensor",
     "TypeInfo",
     "element_type_names",

@@ -186,6 +186,44 @@ def add_external_data(so: Any, names: list[str], buffers: list[memoryview]) -> N
         raise translate(exc, OptionError, "session option 'external_data'") from None
 
 
+_SPARSE_FORMATS: Final = {"ORT_SPARSE_COO": "coo", "ORT_SPARSE_CSRC": "csr",
+                          "ORT_SPARSE_BLOCK_SPARSE": "block_sparse"}
+
+
+def sparse_ortvalue(fmt: str, dense_shape: list[int], values: Any,
+                    indices: tuple[Any, ...]) -> Any:
+    """Make an OrtValue holding ORT's ``SparseTensor`` (format ``coo``/``csr``/``block_sparse``)."""
+    make = {"coo": C.SparseTensor.sparse_coo_from_numpy,
+            "csr": C.SparseTensor.sparse_csr_from_numpy,
+            "block_sparse": C.SparseTensor.blocksparse_from_numpy}[fmt]
+    return C.OrtValue.ort_value_from_sparse_tensor(make(dense_shape, values, *indices,
+                                                        CPU_DEVICE))
+
+
+def sparse_parts(st: Any) -> tuple[str, list[int], Any, tuple[Any, ...]]:
+    """Read ORT's ``SparseTensor``: (format, dense shape, values, index arrays)."""
+    fmt = _SPARSE_FORMATS.get(st.format.name)
+    if fmt == "coo":
+        indices: tuple[Any, ...] = (st.get_coo_data().indices(),)
+    elif fmt == "csr":
+        data = st.get_csrc_data()
+        indices = (data.inner(), data.outer())
+    elif fmt == "block_sparse":
+        try:
+            indices = (st.get_blocksparse_data().indices(),)
+        except RuntimeError:  # the binding reads the int32 block indices as int64 and fails
+            raise OrtError(f"onnxruntime {ort_version()}'s Python binding cannot read the "
+                           f"indices of a block-sparse tensor") from None
+    else:
+        raise OrtError(f"ORT returned a sparse tensor of unknown format {st.format.name}")
+    return fmt, list(st.dense_shape()), st.values(), indices
+
+
+def is_sparse(value: Any) -> bool:
+    """Tell whether ``value`` is ORT's ``SparseTensor`` (what ``run`` returns for one)."""
+    return isinstance(value, C.SparseTensor)
+
+
 def version_info() -> dict[str, Any]:
     """Return build facts of the ORT in use (version and build info string)."""
     return {"version": ort_version(), "build_info": str(C.get_build_info())}

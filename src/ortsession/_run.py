@@ -195,9 +195,26 @@ def convert_input(spec: InputSpec, value: Any) -> Any:
     if kind == "map":
         return _convert_map(spec, value)
     if kind == "sparse_tensor":
-        raise InputError(f"input {spec.name!r}: sparse tensor inputs are not supported by "
-                         f"ORT's Python binding")
+        return _convert_sparse(spec, value)
     return value
+
+
+def _convert_sparse(spec: InputSpec, value: Any) -> Any:
+    """Check a :class:`SparseTensor` against a ``sparse_tensor`` input; return its OrtValue."""
+    from ._sparse import SparseTensor
+
+    if not isinstance(value, SparseTensor):
+        raise InputError(f"input {spec.name!r}: expected an ortsession.SparseTensor for "
+                         f"{spec.info.type}, got {type_name(value)} (make one with "
+                         f"SparseTensor.coo(...), .csr(...) or .from_dense(...))")
+    if value.element_type is not spec.element_type:
+        raise InputError(f"input {spec.name!r}: expected a sparse tensor of "
+                         f"{spec.info.type}, got one of {value.data_type}")
+    _check_dims(spec, value.dense_shape)
+    try:
+        return value._to_ortvalue()
+    except Exception as exc:
+        raise _engine.translate(exc, InputError, f"input {spec.name!r}") from None
 
 
 def _convert_sequence(spec: InputSpec, value: Any) -> list[Any]:
@@ -346,6 +363,10 @@ def convert_value(value: Any) -> Any:
         return {k: convert_value(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         return value.item()
+    if _engine.is_sparse(value):
+        from ._sparse import SparseTensor
+
+        return SparseTensor._from_ort(value)
     return value
 
 
@@ -433,6 +454,11 @@ def outputs_from_binding(binding: Any) -> list[Any]:
             continue
         if ov.is_tensor():
             values.append(tensor_from_ortvalue(ov))
+            continue
+        if ov.is_sparse_tensor():
+            from ._sparse import SparseTensor
+
+            values.append(SparseTensor._from_ort(ov.as_sparse_tensor()))
             continue
         if copied is None:
             try:
