@@ -255,3 +255,14 @@ def test_one_fixed_dimension_and_all_symbolic_dimensions() -> None:
     assert free.run({"x": np.arange(6).reshape(2, 3)})["y"].tolist() == [[0, 1, 2], [3, 4, 5]]
     with pytest.raises(InputError, match="expected rank 2"):
         free.run({"x": np.arange(6)})
+
+
+@pytest.mark.parametrize("elem", [TP.BFLOAT16, TP.FLOAT8E4M3FN, TP.INT4])
+def test_sequences_of_types_numpy_lacks_are_a_clear_input_error(elem: int) -> None:
+    seq = helper.make_tensor_sequence_value_info("q", elem, None)
+    s = ort.session_from_bytes(models.make([], [seq], [seq], name="seq_passthrough",
+                                           check=False))
+    name = ort.ElementType(elem).onnx_name
+    with pytest.raises(InputError, match=rf"input 'q': ONNX Runtime's Python binding cannot "
+                                         rf"build a sequence of tensor\({name}\)"):
+        s.run({"q": [ort.tensor(ort.ElementType(elem), [2], [1, 2])]})

@@ -224,8 +224,10 @@ def _convert_sequence(spec: InputSpec, value: Any) -> list[Any]:
     element = spec.info.element
     assert element is not None
     if _is_exotic(element):
-        raise InputError(f"input {spec.name!r}: ORT's Python binding cannot build a sequence of "
-                         f"{element.type}")
+        raise InputError(f"input {spec.name!r}: ONNX Runtime's Python binding cannot build a "
+                         f"sequence of {element.type} (it makes sequences from numpy dtypes "
+                         f"only, and no ORT kernel builds one from such tensors); pass the "
+                         f"elements as separate tensor inputs, or a sequence of a numpy type")
     inner = InputSpec.from_info(TypeInfo(**{**element.__dict__, "name": spec.name,
                                             "shape": None, "has_shape": False}), True)
     out = []
