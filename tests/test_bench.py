@@ -21,7 +21,18 @@ def test_quick_bench_prints_the_table() -> None:
                    "tiny demo model: run_with_iobinding vs raw IOBinding",
                    "1 thread(s) on one session", "2 thread(s) on one session",
                    "light_squeezenet [1 ORT thread, CPU time]: run vs raw run",
+                   "Silero-VAD-like [batch, 512] + state (symbolic dims): run vs raw run",
+                   "GRU decoder step [seq, batch, 16] (symbolic dims): run vs raw run",
                    "tensor('float32', [1M], list)",
                    "to_table()", "numpy() zero-copy", "judged rows within target"):
         assert needle in out, f"{needle!r} missing from:\n{out}"
     assert "Traceback" not in proc.stderr
+
+
+def test_import_bench_prints_the_ratio() -> None:
+    script = BENCH.parent / "import_time.py"
+    proc = subprocess.run([sys.executable, str(script), "--repeat", "1"], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ratio ortsession / onnxruntime:" in proc.stdout
+    assert "ml_dtypes imported by 'import ortsession': False" in proc.stdout
