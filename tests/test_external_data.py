@@ -148,3 +148,17 @@ print("ok")
     code = ortlua.run_source(source, [str(tmp_path)], name="=external", stdout=out, stderr=err)
     assert code == 0, err.getvalue()
     assert out.getvalue() == "ok\n"
+
+
+def test_an_ort_without_the_methods_gives_an_option_error() -> None:
+    from ortsession import _engine
+
+    class OldSessionOptions:  # what onnxruntime < 1.24 offers: no in-memory files
+        pass
+
+    with pytest.raises(OptionError, match=r"'external_data' needs ONNX Runtime's SessionOptions"
+                                          r"\.add_external_initializers_from_files_in_memory, "
+                                          r"which onnxruntime \d"):
+        _engine.add_external_data(OldSessionOptions(), ["w.bin"], [memoryview(b"x")])
+    with pytest.raises(OptionError, match="'external_initializers' needs ONNX Runtime's"):
+        _engine.add_external_initializers(OldSessionOptions(), ["W"], [])
