@@ -257,12 +257,55 @@ def test_one_fixed_dimension_and_all_symbolic_dimensions() -> None:
         free.run({"x": np.arange(6)})
 
 
-@pytest.mark.parametrize("elem", [TP.BFLOAT16, TP.FLOAT8E4M3FN, TP.INT4])
-def test_sequences_of_types_numpy_lacks_are_a_clear_input_error(elem: int) -> None:
+def _sequence_model(elem: int) -> ort.Session:
+    """Sequence ``q`` of *elem* passed through, and ``y = x * x`` (float32) beside it.
+
+    ONNX gives no operator a ``seq(tensor(bfloat16))`` input (float8, int4 …): graph outputs and
+    control flow are where such sequences go, so the model passes ``q`` through.
+    """
     seq = helper.make_tensor_sequence_value_info("q", elem, None)
-    s = ort.session_from_bytes(models.make([], [seq], [seq], name="seq_passthrough",
-                                           check=False))
-    name = ort.ElementType(elem).onnx_name
-    with pytest.raises(InputError, match=rf"input 'q': ONNX Runtime's Python binding cannot "
-                                         rf"build a sequence of tensor\({name}\)"):
-        s.run({"q": [ort.tensor(ort.ElementType(elem), [2], [1, 2])]})
+    return ort.session_from_bytes(models.make(
+        [helper.make_node("Mul", ["x", "x"], ["y"])],
+        [seq, helper.make_tensor_value_info("x", TP.FLOAT, ["n"])],
+        [seq, helper.make_tensor_value_info("y", TP.FLOAT, ["n"])], name="seq_exotic",
+        check=False))
+
+
+@pytest.mark.parametrize("elem", [TP.BFLOAT16, TP.FLOAT8E4M3FN, TP.FLOAT8E5M2, TP.INT4,
+                                  TP.UINT4])
+def test_sequences_of_types_numpy_lacks_go_through_the_c_api(elem: int) -> None:
+    s = _sequence_model(elem)
+    et = ort.ElementType(elem)
+    middle = [3, -1, 0.5] if et.is_float else [3, 1, 2] if et.name.startswith("U") else [3, -1, 2]
+    items = [ort.tensor(et, [2], [1, 2]), ort.tensor(et, [1, 3], middle),
+             np.array([[4]]).astype(et.dtype), [[0]], ort.tensor(et, [0])]
+    out = s.run({"q": items, "x": np.array([3.0, -2.0], np.float32)})
+    got = out["q"]
+    assert [t.shape for t in got] == [(2,), (1, 3), (1, 1), (1, 1), (0,)]
+    for sent, back in zip(items, got):
+        assert back.element_type is et
+        np.testing.assert_array_equal(np.asarray(sent, dtype=np.float64) if not isinstance(
+            sent, ort.Tensor) else sent.numpy().astype(np.float64),
+            back.numpy().astype(np.float64))
+    assert out["y"].tolist() == [9.0, 4.0]
+    assert s.run({"q": items[:1], "x": [2.0]}, output_names=["y"])["y"].tolist() == [4.0]
+
+
+def test_sequences_of_types_numpy_lacks_are_checked() -> None:
+    s = _sequence_model(TP.BFLOAT16)
+    x = np.ones(1, np.float32)
+    with pytest.raises(InputError, match=r"input 'q': element 1 of the sequence is a float32 "
+                                         r"tensor, expected bfloat16"):
+        s.run({"q": [ort.tensor("bfloat16", [1], 1), ort.tensor("float32", [1], 1)], "x": x})
+    with pytest.raises(InputError, match=r"input 'q': bfloat16 needs numbers.*element 0"):
+        s.run({"q": [["a"]], "x": x})
+    with pytest.raises(InputError, match=r"only Session\.run"):
+        s.run_into({"q": [ort.tensor("bfloat16", [1], 1)], "x": x},
+                   {"y": ort.tensor("float32", [1])})
+    with pytest.raises(InputError, match="run options cannot apply"):
+        s.run({"q": [ort.tensor("bfloat16", [1], 1)], "x": x}, run_options=ort.run_options())
+    with pytest.raises(InputError, match=r"input 'q': an empty sequence of bfloat16 cannot be "
+                                         r"built"):
+        s.run({"q": [], "x": x})
+    with pytest.raises(InputError, match=r"expected a list for seq"):
+        s.run({"q": ort.tensor("bfloat16", [1], 1), "x": x})

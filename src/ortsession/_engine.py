@@ -12,7 +12,9 @@ Everything else in the package reaches ONNX Runtime through the names defined he
 
 from __future__ import annotations
 
+import glob
 import logging
+import os
 import re
 import threading
 from typing import Any, Final
@@ -222,6 +224,16 @@ def sparse_parts(st: Any) -> tuple[str, list[int], Any, tuple[Any, ...]]:
 def is_sparse(value: Any) -> bool:
     """Tell whether ``value`` is ORT's ``SparseTensor`` (what ``run`` returns for one)."""
     return isinstance(value, C.SparseTensor)
+
+
+def c_library_path() -> str | None:
+    """Return the path of the ``libonnxruntime`` shared library shipped in the wheel, if any."""
+    folder = os.path.dirname(os.path.abspath(C.__file__))
+    for pattern in ("libonnxruntime.so*", "libonnxruntime*.dylib", "onnxruntime.dll"):
+        found = sorted(glob.glob(os.path.join(folder, pattern)))
+        if found:
+            return found[-1]
+    return None
 
 
 def version_info() -> dict[str, Any]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _engine
 from ._arraylike import foreign_array, is_foreign_array
+from ._capi import CSequence
 from ._errors import InputError, NotFoundError, RunError, TensorError
 from ._tensor import Tensor, _coerce, ortvalue_from_array, tensor_from_ortvalue, type_name
 from ._typeinfo import TypeInfo
@@ -217,17 +218,14 @@ def _convert_sparse(spec: InputSpec, value: Any) -> Any:
         raise _engine.translate(exc, InputError, f"input {spec.name!r}") from None
 
 
-def _convert_sequence(spec: InputSpec, value: Any) -> list[Any]:
+def _convert_sequence(spec: InputSpec, value: Any) -> list[Any] | CSequence:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
         raise InputError(f"input {spec.name!r}: expected a list for {spec.info.type}, got "
                          f"{type_name(value)}")
     element = spec.info.element
     assert element is not None
     if _is_exotic(element):
-        raise InputError(f"input {spec.name!r}: ONNX Runtime's Python binding cannot build a "
-                         f"sequence of {element.type} (it makes sequences from numpy dtypes "
-                         f"only, and no ORT kernel builds one from such tensors); pass the "
-                         f"elements as separate tensor inputs, or a sequence of a numpy type")
+        return _exotic_sequence(spec, element, value)
     inner = InputSpec.from_info(TypeInfo(**{**element.__dict__, "name": spec.name,
                                             "shape": None, "has_shape": False}), True)
     out = []
@@ -237,6 +235,27 @@ def _convert_sequence(spec: InputSpec, value: Any) -> list[Any]:
         except InputError as exc:
             raise InputError(f"{exc} (element {i} of the sequence)") from None
     return out
+
+
+def _exotic_sequence(spec: InputSpec, element: TypeInfo, value: Sequence[Any]) -> CSequence:
+    """Check the elements of a sequence of a type numpy lacks; the C API route builds it."""
+    et = element.element_type
+    if element.onnx_type != "tensor" or et is None:
+        raise InputError(f"input {spec.name!r}: ONNX Runtime's Python binding cannot build a "
+                         f"{spec.info.type}")
+    tensors = []
+    for i, item in enumerate(value):
+        if isinstance(item, Tensor):
+            if item.element_type is not et:
+                raise InputError(f"input {spec.name!r}: element {i} of the sequence is a "
+                                 f"{item.data_type} tensor, expected {et.type_name}")
+            tensors.append(item)
+            continue
+        try:
+            tensors.append(Tensor._wrap(_coerce(item, et, f"input {spec.name!r}"), et))
+        except TensorError as exc:
+            raise InputError(f"{exc} (element {i} of the sequence)") from None
+    return CSequence(et, tensors)
 
 
 def _map_scalar(spec: InputSpec, what: str, value: Any, et: ElementType | None) -> Any:
@@ -314,7 +333,7 @@ def prepare_feed(specs: dict[str, InputSpec], order: tuple[InputSpec, ...],
         v = convert_input(spec, value)
         if v is not None:
             if type(v) is not _NDARRAY:
-                ortvalues = ortvalues or isinstance(v, _ORTVALUE)
+                ortvalues = ortvalues or isinstance(v, (_ORTVALUE, CSequence))
             feed[name] = v
     for r in required:
         if r not in feed:
@@ -410,6 +429,11 @@ def run_bound(sess: Any, feed: dict[str, Any], names: list[str], ro: Any,
     return outputs_from_binding(binding)
 
 
+def has_c_values(feed: dict[str, Any]) -> bool:
+    """Tell whether a converted feed holds a sequence only ORT's C API can build."""
+    return any(type(v) is CSequence for v in feed.values())
+
+
 def has_ortvalues(feed: dict[str, Any]) -> bool:
     """Tell whether a converted feed holds an OrtValue (a type numpy lacks, or a device tensor)."""
     return any(isinstance(v, _ORTVALUE) for v in feed.values())
@@ -422,6 +446,9 @@ def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, bound: 
     ``bound`` must be true when the feed holds an OrtValue (:func:`has_ortvalues`) or a
     requested output has a type numpy lacks: ORT's ``run`` handles neither.
     """
+    if has_c_values(feed):
+        raise InputError(f"{context}: a sequence of a type numpy lacks is built through ORT's "
+                         f"C API, which only Session.run() uses")
     if bound:
         return run_bound(sess, feed, names, ro, context)
     try:

@@ -25,6 +25,7 @@ from ._run import (
     check_output_names,
     copy_back,
     copy_into,
+    has_c_values,
     has_ortvalues,
     prepare_feed,
     run_feed,
@@ -315,8 +316,25 @@ class Session:
             index = None
             exotic = not self._exotic_outputs.isdisjoint(names)
         ro = self._default_ro if run_options is None else _ro(run_options)
+        if ortvalues and has_c_values(feed):  # a sequence of bfloat16, float8, int4 …
+            return Outputs(names, self._c_run(feed, names, run_options), index)
         return Outputs(names, run_feed(sess, feed, names, ro, exotic or ortvalues, "run()"),
                        index)
+
+    def _c_run(self, feed: dict[str, Any], names: list[str],
+               run_options: RunOptions | None) -> list[Any]:
+        """Run through ORT's C API (see ``_capi``): sequences the Python binding cannot build."""
+        if run_options is not None:
+            raise InputError("run(): run options cannot apply to a run with a sequence of a "
+                             "type numpy lacks (it goes through ORT's C API)")
+        from ._capi import CSession
+
+        with self._lock:
+            c_session = getattr(self, "_c_session", None)
+            if c_session is None:
+                c_session = CSession(self._model, self._options)
+                self._c_session = c_session
+        return c_session.run(feed, names, "run()")
 
     def run_into(self, inputs: Mapping[str, Any] | list[Any] | tuple[Any, ...],
                  outputs: Mapping[str, Tensor],
