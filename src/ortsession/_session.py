@@ -82,6 +82,7 @@ class Session:
                                          if InputSpec.from_info(o, False).exotic)
         self._default_ro = _engine.C.RunOptions()
         self._local = threading.local()
+        self._c_session: Any = None  # the C API session (sequences of bfloat16 …), on first use
         self._generation += 1
         self._ort = sess
 
@@ -213,6 +214,7 @@ class Session:
         with self._lock:
             self._ort = None
             self._local = threading.local()
+            self._c_session = None
 
     def __enter__(self) -> Session:
         return self
@@ -330,11 +332,12 @@ class Session:
         from ._capi import CSession
 
         with self._lock:
-            c_session = getattr(self, "_c_session", None)
+            c_session = self._c_session
             if c_session is None:
                 c_session = CSession(self._model, self._options)
                 self._c_session = c_session
-        return c_session.run(feed, names, "run()")
+        result: list[Any] = c_session.run(feed, names, "run()")
+        return result
 
     def run_into(self, inputs: Mapping[str, Any] | list[Any] | tuple[Any, ...],
                  outputs: Mapping[str, Tensor],
