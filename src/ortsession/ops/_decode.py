@@ -137,7 +137,7 @@ def _columns(s: Mapping[str, Any], width: int, where: str) -> tuple[list[int], i
     box = s.get("box_indices", [0, 1, 2, 3])
     used = [*box, *(x for x in (obj, angle) if x is not None)]
     if not 0 <= start < end <= width or any(c >= width for c in used):
-        raise TensorError(f"{where}: the schema's columns (boxes {show(box)}, classes "
+        raise TensorError(f"{where}: the schema's columns (boxes {shape_text(box)}, classes "
                           f"{start}..{end - 1}) do not fit rows of {width} values")
     return box, start, end, obj, angle
 
