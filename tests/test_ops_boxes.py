@@ -65,7 +65,7 @@ def test_nms_errors() -> None:
         ops.nms(np.zeros((3, 4)), np.zeros(2))
     with pytest.raises(ort.OptionError, match="did you mean iou_threshold"):
         ops.nms(np.zeros((3, 4)), np.zeros(3), iou_treshold=0.4)
-    with pytest.raises(ort.OptionError, match="iou_threshold must be >= 0.0 and <= 1.0"):
+    with pytest.raises(ort.OptionError, match=r"iou_threshold must be >= 0.0 and <= 1.0"):
         ops.nms(np.zeros((3, 4)), np.zeros(3), iou_threshold=2)
     with pytest.raises(ort.TensorError, match="needs class_ids"):
         ops.nms(np.zeros((3, 4)), np.zeros(3), class_aware=True)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 PIL_Image = pytest.importorskip("PIL.Image")
 
-import ortsession as ort
-import ortsession.ops as ops
+import ortsession as ort  # noqa: E402
+import ortsession.ops as ops  # noqa: E402
 
 
 def photo(w: int = 64, h: int = 48, seed: int = 0) -> np.ndarray:
@@ -190,7 +190,7 @@ def test_image_errors(tmp_path: Path) -> None:
         ops.tensor_from_image(np.zeros((4, 4, 3), dtype=np.float32))
     with pytest.raises(ort.OptionError, match="both width and height"):
         ops.tensor_from_image(photo(), width=3)
-    with pytest.raises(ort.OptionError, match='option layout must be one of "nchw"'):
+    with pytest.raises(ort.OptionError, match=r'option layout must be one of "nchw"'):
         ops.tensor_from_image(photo(), layout="cwh")
     with pytest.raises(ort.OptionError, match="did you mean resize_mode"):
         ops.tensor_from_image(photo(), resize_mod="letterbox")

@@ -41,7 +41,7 @@ def test_ctc_charset_and_confidence() -> None:
     assert r["probabilities"].tolist() == pytest.approx([0.8, 0.6, 0.5])
     assert r["confidence"] == pytest.approx(np.mean([0.8, 0.6, 0.5]))
     assert r["probability_confidence"] == pytest.approx(0.8 * 0.6 * 0.5)
-    with pytest.raises(ort.OptionError, match="needs 4 .* or 3"):
+    with pytest.raises(ort.OptionError, match=r"needs 4 .* or 3"):
         ops.ctc_greedy_decode(x, charset="ab")
 
 

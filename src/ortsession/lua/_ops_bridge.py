@@ -41,7 +41,7 @@ Lua and exclusive in Python: the same number."""
 
 
 def _ops() -> Any:
-    import ortsession.ops as ops
+    from ortsession import ops
 
     return ops
 
@@ -80,12 +80,12 @@ def _int(value: Any) -> Any:
 
 
 def _index(value: Any, what: str) -> int:
-    """A 1-based Lua position as a 0-based one; negative positions count from the end."""
+    """Return a 1-based Lua position as a 0-based one; negative ones count from the end."""
     v = _int(value)
     if type(v) is not int:
         raise TensorError(f"{what} must be an integer, got {_common.show(v)}")
     if v == 0:
-        raise TensorError(f"{what} 0 is not a position: Lua positions start at 1")
+        raise TensorError(f"{what} is 0; Lua positions start at 1")
     return v - 1 if v > 0 else v
 
 
@@ -109,7 +109,7 @@ class OpsBridge:
 
     # -- conversions --------------------------------------------------------------------
     def _val(self, value: Any) -> Any:
-        """A Lua argument as the ops functions take it (tensors stay, tables become lists)."""
+        """Return a Lua argument as the ops functions take it (tables become lists)."""
         t = type(value)
         if t is Tensor or value is None or t is int or t is float or t is bool:
             return value
@@ -206,14 +206,14 @@ class OpsBridge:
         return t.tobytes()
 
     def lua_t_get(self, t: Tensor, *index: Any) -> Any:
-        pos = [_index(i, f"index {k + 1}") for k, i in enumerate(index)]
+        pos = [_index(i, f"argument {k + 1}") for k, i in enumerate(index)]
         return self.out(_ops().get(t, *pos))
 
     def lua_t_set(self, t: Tensor, *args: Any) -> Any:
         if not args:
             raise TensorError("expected indices and a value")
         *index, value = args
-        pos = [_index(i, f"index {k + 1}") for k, i in enumerate(index)]
+        pos = [_index(i, f"argument {k + 1}") for k, i in enumerate(index)]
         _ops().set(t, *pos, self._val(value))
         return True
 
@@ -556,20 +556,20 @@ class OpsBridge:
     # -- host: images and screen --------------------------------------------------------
     def lua_image_load_file(self, path: Any) -> Any:
         if type(path) is not bytes:
-            raise InputError(f"image.load_file: expected a path, got "
+            raise InputError(f"expected a path, got "
                                      f"{_common.show(self._val(path))}")
         return self.out(HostImage(_ops().load_image(os.fsdecode(path))))
 
     def lua_image_load_data(self, data: Any) -> Any:
         if type(data) is not bytes:
-            raise InputError(f"image.load_data: expected image bytes (a string), got "
+            raise InputError(f"expected image bytes (a string), got "
                                      f"{_common.show(self._val(data))}")
         return self.out(HostImage(_ops().load_image(data)))
 
     def lua_image_new(self, width: Any, height: Any = None) -> Any:
         w, h = _int(width), _int(height)
         if type(w) is not int or type(h) is not int or w <= 0 or h <= 0:
-            raise InputError(f"image.new: width and height must be positive integers, "
+            raise InputError(f"width and height must be positive integers, "
                                      f"got {_common.show(w)} and {_common.show(h)}")
         from PIL import Image
 
@@ -681,30 +681,30 @@ class OpsBridge:
         try:
             return json.dumps(v, ensure_ascii=False, allow_nan=False).encode()
         except (TypeError, ValueError) as exc:
-            raise InputError(f"json.encode: the value cannot be encoded ({exc})") from None
+            raise InputError(f"the value cannot be encoded ({exc})") from None
 
     def lua_json_decode(self, text: Any) -> Any:
         if type(text) is not bytes:
-            raise InputError(f"json.decode: expected a string, got "
+            raise InputError(f"expected a string, got "
                                      f"{_common.show(self._val(text))}")
         try:
             value = json.loads(text)
         except ValueError as exc:
-            raise InputError(f"json.decode: invalid JSON ({exc})") from None
+            raise InputError(f"invalid JSON ({exc})") from None
         return self.out(value)
 
     def lua_base64_encode(self, data: Any) -> Any:
         if type(data) is not bytes:
-            raise InputError("string.base64_encode: expected a string")
+            raise InputError("expected a string")
         return base64.b64encode(data)
 
     def lua_base64_decode(self, data: Any) -> Any:
         if type(data) is not bytes:
-            raise InputError("string.base64_decode: expected a string")
+            raise InputError("expected a string")
         try:
             return base64.b64decode(data + b"=" * (-len(data) % 4), validate=False)
         except (binascii.Error, ValueError) as exc:
-            raise InputError(f"string.base64_decode: invalid base64 ({exc})") from None
+            raise InputError(f"invalid base64 ({exc})") from None
 
 
 class _LuaDecoder:

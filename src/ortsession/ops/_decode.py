@@ -21,6 +21,7 @@ from ._common import (
     Array,
     as_array,
     float_array,
+    index_text,
     merge_options,
     opt_bool,
     opt_choice,
@@ -94,7 +95,7 @@ def _matrix(output: Any, layout: str, batch_index: int, name: str = "output") ->
             raise TensorError(f"{name}: batch_index {batch_index} out of range for a batch of "
                               f"{arr.shape[0]}")
         arr = arr[batch_index]
-    if layout == "columns" or (layout == "auto" and arr.shape[0] < arr.shape[1]):
+    if layout == "columns" or (layout == "auto" and arr.shape[0] <= arr.shape[1]):
         arr = arr.T
     return arr
 
@@ -137,8 +138,10 @@ def _columns(s: Mapping[str, Any], width: int, where: str) -> tuple[list[int], i
     box = s.get("box_indices", [0, 1, 2, 3])
     used = [*box, *(x for x in (obj, angle) if x is not None)]
     if not 0 <= start < end <= width or any(c >= width for c in used):
-        raise TensorError(f"{where}: the schema's columns (boxes {shape_text(box)}, classes "
-                          f"{start}..{end - 1}) do not fit rows of {width} values")
+        cols = ", ".join(index_text(c) for c in box)
+        raise TensorError(f"{where}: the schema's columns (boxes [{cols}], classes "
+                          f"{index_text(start)}..{index_text(end - 1)}) do not fit rows of "
+                          f"{width} values")
     return box, start, end, obj, angle
 
 

@@ -1,0 +1,75 @@
+"""The Lua tensor module from Python's side: screen stand-in, CLI flag, same answers both ways."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("lupa.lua54")
+PIL_Image = pytest.importorskip("PIL.Image")
+
+import ortsession.ops as ops  # noqa: E402
+from ortsession import lua as ortlua  # noqa: E402
+
+SCRIPT = """
+local ort = require("onnxruntime")
+local shot = assert(screen.image())
+local w, h = screen.size()
+print(w, h, shot:get_color(3, 2))
+local part = assert(screen.image(2, 1, 5, 4))
+print(part:width(), part:height())
+local x, info = ort.tensor_from_image(shot, {width = 8, height = 8, resize_mode = "letterbox"})
+print(info.pad_top, x:sum())
+"""
+
+
+@pytest.fixture
+def screen_file(tmp_path: Path) -> Path:
+    arr = np.zeros((6, 10, 3), dtype=np.uint8)
+    arr[2, 3] = [0x12, 0x34, 0x56]
+    path = tmp_path / "screen.png"
+    PIL_Image.fromarray(arr).save(path)
+    return path
+
+
+def expected(screen_file: Path) -> str:
+    x, info = ops.tensor_from_image(screen_file, width=8, height=8, resize_mode="letterbox")
+    total = float(np.sum(x))
+    return f"10\t6\t{0x123456}\n3\t3\n{info.pad_top}\t{total:.14g}\n"
+
+
+def test_set_screen(screen_file: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    rt = ortlua.new_runtime(stdout=out, stderr=err)
+    ortlua.set_screen(rt, screen_file)
+    assert ortlua.run_source(SCRIPT, runtime=rt, stderr=err) == 0, err.getvalue()
+    got = out.getvalue().splitlines()
+    want = expected(screen_file).splitlines()
+    assert got[:2] == want[:2]
+    pad, total = got[2].split("\t")
+    assert pad == want[2].split("\t")[0]
+    assert float(total) == pytest.approx(float(want[2].split("\t")[1]), rel=1e-5)
+    with pytest.raises(FileNotFoundError):
+        ortlua.set_screen(rt, screen_file.parent / "missing.png")
+    with pytest.raises(TypeError):
+        ortlua.set_screen(object(), screen_file)
+
+
+def test_cli_screen_flag(screen_file: Path, tmp_path: Path) -> None:
+    script = tmp_path / "shot.lua"
+    script.write_text("local w, h = screen.size() print(w, h, ...)\n")
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    proc = subprocess.run([sys.executable, "-m", "ortsession", "lua", "--screen", str(screen_file),
+                           str(script), "a"], capture_output=True, text=True, timeout=120,
+                          check=False, env=env)
+    assert (proc.returncode, proc.stdout) == (0, "10\t6\ta\n"), proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "ortsession", "lua", "--screen",
+                           str(tmp_path / "none.png"), str(script)], capture_output=True,
+                          text=True, timeout=120, check=False, env=env)
+    assert proc.returncode != 0 and "--screen" in proc.stderr
