@@ -171,7 +171,7 @@ def test_image_from_tensor_round_trip() -> None:
     assert gray.mode == "L" and gray.size == (5, 4) and np.asarray(gray)[0, 0] == 128
     assert np.asarray(ops.image_from_tensor(np.full((1, 1, 2, 2), 3.0), scale=1 / 255,
                                             clamp=True))[0, 0] == 255
-    with pytest.raises(ort.TensorError, match="outside 0..255"):
+    with pytest.raises(ort.TensorError, match=r"outside 0..255"):
         ops.image_from_tensor(np.full((1, 1, 2, 2), 3.0), clamp=False)
     with pytest.raises(ort.TensorError, match="1 or 3 channels"):
         ops.image_from_tensor(np.zeros((1, 2, 4, 4)), layout="nchw")
