@@ -73,3 +73,13 @@ def test_cli_screen_flag(screen_file: Path, tmp_path: Path) -> None:
                            str(tmp_path / "none.png"), str(script)], capture_output=True,
                           text=True, timeout=120, check=False, env=env)
     assert proc.returncode != 0 and "--screen" in proc.stderr
+
+
+def test_ops_bench_smoke() -> None:
+    bench = Path(__file__).resolve().parent.parent / "bench" / "ops_bench.py"
+    proc = subprocess.run([sys.executable, str(bench), "--iterations", "1", "--repeats", "1"],
+                          capture_output=True, text=True, timeout=180, check=False,
+                          env={**os.environ, "PYTHONWARNINGS": "error"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for row in ("letterbox", "nms", "decode_yolo", "ctc", "topk_small", "Lua/Python"):
+        assert row in proc.stdout, proc.stdout

@@ -67,6 +67,8 @@ def ctc_greedy_decode(logits: Any, opts: Mapping[str, Any] | None = None, /,
     o = merge_options(opts, fields, where, _CTC_OPTIONS)
     x = float_array(logits, "logits", ndim=(2, 3))
     classes = x.shape[-1]
+    if classes == 0:
+        raise OptionError(f"{where}: logits must have at least one class, got {show(x)}")
     blank = opt_int(o, "blank_index", 0, where, low=0)
     assert blank is not None
     if blank >= classes:
