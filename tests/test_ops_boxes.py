@@ -100,7 +100,7 @@ def test_box_conversions() -> None:
     assert ops.xyxy_to_xywh(xyxy).tolist() == [[5, 5, 10, 4]]
 
 
-def raster_iou(a: list[float], b: list[float], n: int = 400) -> float:
+def raster_iou(a: list[float], b: list[float], n: int = 1500) -> float:
     """IoU of two rotated boxes by counting grid points inside each (an independent method)."""
     def inside(box: list[float], x: np.ndarray, y: np.ndarray) -> np.ndarray:
         cx, cy, w, h, ang = box
@@ -109,8 +109,9 @@ def raster_iou(a: list[float], b: list[float], n: int = 400) -> float:
         v = -dx * math.sin(ang) + dy * math.cos(ang)
         return (np.abs(u) <= w / 2) & (np.abs(v) <= h / 2)
 
-    xs = np.linspace(-10, 10, n)
-    x, y = np.meshgrid(xs, xs)
+    corners = np.concatenate([ops.box_points(a), ops.box_points(b)])
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    x, y = np.meshgrid(np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n))
     ia, ib = inside(a, x, y), inside(b, x, y)
     return float((ia & ib).sum() / max((ia | ib).sum(), 1))
 

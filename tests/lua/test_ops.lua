@@ -249,6 +249,15 @@ local rows = ort.sample_logits(ort.tensor("float32", {2, 3}, {9, 0, 0, 0, 0, 9})
 H.eq(rows:to_table(), {1, 3}, "sample rows")
 fails("option temperature must be > 0.0", ort.sample_logits(logits, {temperature = 0}))
 
+-- trailing nils are fine, extra arguments are not; values shown the Lua way
+assert(ort.sigmoid(t, nil))
+fails("onnxruntime.sigmoid(): too many arguments (2 given, at most 1)", ort.sigmoid(t, t))
+fails("tensor:rank(): too many arguments (1 given, at most 0)", t:rank(1))
+fails("argument 1 must be an integer, got a table", t:get({}, 1))
+fails("dim must be an integer, got \"x\"", t:slice("x", 1, 1))
+fails("width must be a number, got nil", ort.clip_boxes({{0, 0, 1, 1}}))
+fails("expected a numeric tensor, got a string tensor", ort.nms(ort.tensor("string", {1, 4}, "a"), {1}))
+
 -- bad self
 fails("tensor:topk(): call it on a tensor with ':'", t.topk(5, 1))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import inspect
 import io
 import json
 import os
@@ -225,6 +226,8 @@ class OpsBridge:
         return self.out(_ops().clone(t))
 
     def lua_t_copy_from_bytes(self, t: Tensor, data: Any = None) -> Any:
+        if type(data) is not bytes:
+            raise TensorError(f"expected a string of bytes, got {_common.show(self._val(data))}")
         _ops().copy_from_bytes(t, data)
         return True
 
@@ -235,7 +238,10 @@ class OpsBridge:
         return self.out(_ops().reshape(t, self._val(shape)))
 
     def lua_t_transpose(self, t: Tensor, axes: Any = None) -> Any:
-        ax = None if axes is None else [_index(a, "axis") for a in self._val(axes)]
+        given = self._val(axes)
+        if given is not None and not isinstance(given, list):
+            raise TensorError(f"axes must be a table of dimensions, got {_common.show(given)}")
+        ax = None if given is None else [_index(a, "axis") for a in given]
         return self.out(_ops().transpose(t, ax))
 
     def lua_t_flatten(self, t: Tensor, start: Any = None, end: Any = None) -> Any:
@@ -488,8 +494,9 @@ class OpsBridge:
 
     # -- keypoints, tracking ----------------------------------------------------------------
     def lua_reshape_keypoints(self, points: Any, count: Any = None, dim: Any = None) -> Any:
-        d = self._opts(dim) if dim is not None and not isinstance(dim, (int, float)) else dim
-        return self.out(_ops().reshape_keypoints(self._val(points), _int(count), _int(d)))
+        d = self._opts(dim) if self._bridge._lua_type(dim) == "table" else self._val(dim)
+        return self.out(_ops().reshape_keypoints(self._val(points), self._val(_int(count)),
+                                                 _int(d)))
 
     def lua_scale_boxes(self, boxes: Any, transform: Any = None) -> Any:
         return self.out(_ops().scale_boxes(self._val(boxes), self._opts(transform, False)))
@@ -734,14 +741,34 @@ def _lua_name(name: str) -> str:
     return f"onnxruntime.{name}()"
 
 
+def _arity(fn: Callable[..., Any]) -> int | None:
+    """Return the most positional arguments ``fn`` takes (``None``: any number)."""
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
 def _guard(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a bridge function: Lua wording for messages; an exception becomes ``nil, err``."""
+    """Wrap a bridge function: Lua wording for messages; an exception becomes ``nil, err``.
+
+    Trailing ``nil`` arguments beyond the function's are dropped (Lua passes them when a script
+    writes ``f(a, nil)``); more arguments than it takes is an error naming both counts.
+    """
     where = _lua_name(name)
     bare = where.split(":")[-1].split(".")[-1].rstrip("()")
     lua = _common._LUA
+    most = _arity(fn)
+    own = 1 if ":" in where else 0  # a method's first argument is its object
 
     @functools.wraps(fn)
     def guarded(*args: Any) -> Any:
+        if most is not None and len(args) > most:
+            while len(args) > most and args[-1] is None:
+                args = args[:-1]
+            if len(args) > most:
+                return None, (f"{where}: too many arguments ({len(args) - own} given, at most "
+                              f"{most - own})").encode()
         token = lua.set(True)
         try:
             return fn(*args)

@@ -29,6 +29,7 @@ __all__ = [
     "float_array",
     "index_text",
     "merge_options",
+    "number",
     "opt_bool",
     "opt_choice",
     "opt_float",
@@ -70,7 +71,15 @@ def show(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace('"', '\\"') + '"'
     if isinstance(value, bytes):
+        if lua:  # a Lua string
+            return '"' + value.decode("utf-8", "replace").replace('"', '\\"') + '"'
         return f"{len(value)} bytes"
+    numpy = getattr(value, "numpy", None)
+    if callable(numpy) and not isinstance(value, np.ndarray):
+        try:
+            value = numpy()
+        except Exception:  # a device tensor: named without its data
+            return "a tensor"
     if isinstance(value, np.ndarray):
         kind = "tensor" if lua else "array"
         return f"a {_type_name(value.dtype)} {kind} of shape {shape_text(value.shape)}"
@@ -78,7 +87,10 @@ def show(value: Any) -> str:
         return f"a table of {len(value)} values" if lua else f"a list of {len(value)} values"
     if isinstance(value, Mapping):
         return "a table" if lua else "a dict"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    if name.startswith("_Lua"):  # a Lua value (lupa's _LuaTable, _LuaFunction...)
+        return f"a {name[4:].lower()}"
+    return f"a {name}"
 
 
 def shape_text(shape: tuple[int, ...] | list[int]) -> str:
@@ -129,6 +141,13 @@ def as_array(value: Any, name: str, *, numeric: bool = True,
         raise TensorError(f"{name}: expected a tensor of rank {ranks}, got "
                           f"{show(arr)}")
     return arr
+
+
+def number(value: Any, name: str) -> float:
+    """Check that ``value`` is a real number (not a bool) and return it as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TensorError(f"{name} must be a number, got {show(value)}")
+    return float(value)
 
 
 def float_array(value: Any, name: str, *, ndim: Collection[int] | None = None) -> Array:

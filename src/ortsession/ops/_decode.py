@@ -422,7 +422,10 @@ def records_from_boxes(boxes: Any, scores: Any, class_ids: Any,
     Records have ``box``, ``score``, ``class_id``, ``row_index`` (0-based), ``x1``, ``y1``,
     ``x2``, ``y2``, ``width``, ``height``, ``cx``, ``cy``.
     """
-    b = float_array(boxes, "boxes", ndim=(1, 2)).reshape(-1, 4).astype(np.float64)
+    b = float_array(boxes, "boxes", ndim=(1, 2)).astype(np.float64)
+    b = b.reshape(1, -1) if b.ndim == 1 else b
+    if b.shape[1] != 4:
+        raise TensorError(f"boxes: expected [N, 4] boxes, got {shape_text(b.shape)}")
     n = b.shape[0]
     s = _vector(scores, n, "scores").astype(np.float64)
     c = _vector(class_ids, n, "class_ids").astype(np.int64)

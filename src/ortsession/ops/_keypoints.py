@@ -22,6 +22,7 @@ from ._common import (
     Array,
     float_array,
     merge_options,
+    number,
     opt_float,
     opt_int,
     shape_text,
@@ -77,7 +78,8 @@ def clip_boxes(boxes: Any, width: float, height: float) -> Array:
     b = float_array(boxes, "boxes", ndim=(1, 2))
     if b.shape[-1] != 4:
         raise TensorError(f"boxes: expected [N, 4] boxes, got {shape_text(b.shape)}")
-    hi = np.array([width, height, width, height], dtype=b.dtype)
+    w, h = number(width, "clip_boxes: width"), number(height, "clip_boxes: height")
+    hi = np.array([w, h, w, h], dtype=b.dtype)
     return np.clip(b, 0, hi)
 
 
@@ -123,6 +125,9 @@ def reshape_keypoints(points: Any, keypoint_count: int | None = None,
                           {"keypoint_count", "keypoint_dim", "point_count", "point_dim"})
         keypoint_count = o.get("keypoint_count", o.get("point_count", keypoint_count))
         keypoint_dim = o.get("keypoint_dim", o.get("point_dim"))
+    for name, v in (("keypoint_count", keypoint_count), ("keypoint_dim", keypoint_dim)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
+            raise TensorError(f"reshape_keypoints: {name} must be an integer, got {show(v)}")
     p = float_array(points, "points", ndim=(2, 3))
     if p.ndim == 3:
         return np.array(p.reshape(p.shape[0], -1))
@@ -178,8 +183,8 @@ def clip_keypoints(points: Any, width: float, height: float,
     o = merge_options(opts, fields, where, _POINT_OPTIONS)
     p, shape = _as_kd(points, o, where)
     xi, yi = _xy(o, where, p.shape[-1])
-    p[..., xi] = np.clip(p[..., xi], 0, width)
-    p[..., yi] = np.clip(p[..., yi], 0, height)
+    p[..., xi] = np.clip(p[..., xi], 0, number(width, f"{where}: width"))
+    p[..., yi] = np.clip(p[..., yi], 0, number(height, f"{where}: height"))
     return p.reshape(shape)
 
 

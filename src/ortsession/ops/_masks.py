@@ -23,6 +23,7 @@ from ._common import (
     opt_float,
     opt_int,
     shape_text,
+    show,
 )
 
 __all__ = ["Mask", "crop_masks_by_boxes", "mask_iou", "mask_to_polygon", "project_masks",
@@ -90,7 +91,7 @@ def threshold_masks(masks: Any, threshold: float = 0.5) -> list[Mask]:
     """Binary mask records of ``masks > threshold`` (``[N, H, W]`` or ``[H, W]``)."""
     arr, _ = _stack(masks)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)):
-        raise TensorError(f"threshold_masks: threshold must be a number, got {threshold!s}")
+        raise TensorError(f"threshold_masks: threshold must be a number, got {show(threshold)}")
     return _records(np.asarray(arr > threshold))
 
 
@@ -123,7 +124,7 @@ def resize_masks(masks: Any, width: int, height: int,
     merge_options(opts, {}, "resize_masks", {"interpolation"})
     for name, v in (("width", width), ("height", height)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise TensorError(f"resize_masks: {name} must be a positive integer, got {v!s}")
+            raise TensorError(f"resize_masks: {name} must be a positive integer, got {show(v)}")
     arr, single = _stack(masks)
     out = _resize(arr, int(width), int(height))
     return out[0] if single else out
@@ -273,7 +274,7 @@ def proto_masks(proto: Any, coeffs: Any, boxes: Any, image_width: int, image_hei
                           f"{b.shape[0]}")
     for name, v in (("image_width", image_width), ("image_height", image_height)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise TensorError(f"{where}: {name} must be a positive integer, got {v!s}")
+            raise TensorError(f"{where}: {name} must be a positive integer, got {show(v)}")
     _, mh, mw = p.shape
     logits = (c @ p.reshape(p.shape[0], -1)).reshape(-1, mh, mw)
     prob = 1 / (1 + np.exp(-logits))

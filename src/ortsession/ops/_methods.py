@@ -144,7 +144,9 @@ def to(t: Any, type: str) -> Array:
 def reshape(t: Any, shape: Sequence[int]) -> Array:
     """Return the data with a new shape (one dimension may be -1); same element count."""
     a = as_array(t, "tensor", numeric=False)
-    dims = [int(d) for d in shape] if isinstance(shape, (list, tuple)) else None
+    ok = isinstance(shape, (list, tuple)) and all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in shape)
+    dims = [int(d) for d in shape] if ok else None
     if dims is None or any(d < -1 for d in dims) or dims.count(-1) > 1:
         raise TensorError(f"reshape: expected a shape table of sizes (one may be -1), got "
                           f"{show(shape)}")
