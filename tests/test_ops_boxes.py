@@ -123,6 +123,8 @@ def test_rotated_iou_hand_computed() -> None:
         math.sqrt(2) / 2)
     assert ops.rotated_iou([0, 0, 2, 2, 0], [0, 0, 2, 2, math.pi / 2]) == pytest.approx(1)
     assert ops.rotated_iou([0, 0, 2, 2, 0], [5, 5, 1, 1, 0.3]) == 0
+    # shared (collinear) edges, at an angle where floating point makes them "almost" parallel
+    assert ops.rotated_iou([1, 0, 1, 3, 2.5], [1, 0, 1, 1, 2.5]) == pytest.approx(1 / 3)
     m = ops.rotated_iou(np.array([[0, 0, 2, 2, 0]]), np.array([[0, 0, 2, 2, 0], [9, 9, 1, 1, 0]]))
     assert m.shape == (1, 2)
 

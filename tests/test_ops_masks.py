@@ -95,3 +95,36 @@ def test_tracker_keeps_ids() -> None:
     tr.close()
     with pytest.raises(ort.StateError, match="closed"):
         tr.update(a)
+
+
+def outer_boundary(mask: np.ndarray) -> set[tuple[int, int]]:
+    """Set pixels with a 4-neighbour outside the mask (for shapes without holes)."""
+    p = np.pad(mask, 1)
+    core = p[1:-1, 1:-1]
+    inner = p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    ys, xs = np.nonzero(core & ~inner)
+    return set(zip(xs.tolist(), ys.tolist()))
+
+
+@pytest.mark.parametrize("shape", ["square", "L", "plus", "dumbbell", "diagonal"])
+def test_polygon_traces_the_whole_boundary(shape: str) -> None:
+    m = np.zeros((12, 14), dtype=bool)
+    if shape == "square":
+        m[2:7, 3:9] = True
+    elif shape == "L":
+        m[1:10, 2:5] = True
+        m[7:10, 2:12] = True
+    elif shape == "plus":
+        m[1:11, 6:8] = True
+        m[5:7, 1:13] = True
+    elif shape == "dumbbell":  # two blocks joined by a one-pixel neck: start is passed twice
+        m[1:4, 1:4] = True
+        m[2, 4:9] = True
+        m[1:4, 9:12] = True
+    else:  # blocks touching only at a corner (8-connected)
+        m[1:4, 1:4] = True
+        m[4:7, 4:7] = True
+    poly = ops.mask_to_polygon(m, epsilon=0)
+    points = {(int(x), int(y)) for x, y in poly}
+    assert points == outer_boundary(m)
+    assert all(m[y, x] for x, y in points)

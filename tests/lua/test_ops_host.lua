@@ -49,9 +49,10 @@ H.eq(same:to_table(), x:to_table(), "from a path")
 local same2 = ort.tensor_from_image(png, {width = 12, height = 12, resize_mode = "letterbox",
   interpolation = "nearest"})
 H.eq(same2:to_table(), x:to_table(), "from image data")
-local batch, infos = assert(ort.tensor_from_images({img, back}, {width = 4, height = 4}))
-H.eq(batch:shape(), {2, 3, 4, 4}, "batch")
-assert(#infos == 2 and infos[2].src_height == 4)
+local batch, infos = assert(ort.tensor_from_images({img, back, path, png}, {width = 4, height = 4}))
+H.eq(batch:shape(), {4, 3, 4, 4}, "batch of an image, a copy, a path and image data")
+assert(#infos == 4 and infos[2].src_height == 4)
+H.fails("expected a non-empty list of images", ort.tensor_from_images({}))
 local u8 = ort.tensor_from_image(img, {data_type = "uint8", layout = "hwc", crop = {x = 2, y = 1,
   width = 1, height = 1}})
 H.eq(u8:to_table(), {255, 128, 0}, "crop")

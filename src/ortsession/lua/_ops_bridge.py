@@ -155,12 +155,14 @@ class OpsBridge:
         return np.asarray(a, dtype=np.int64) + 1
 
     def _image_arg(self, value: Any) -> Any:
-        if isinstance(value, HostImage):
-            return value.pil
         if type(value) is bytes:
             if value.startswith(_MAGIC):
                 return value
             return os.fsdecode(value)
+        if self._bridge._lua_type(value) == "table":
+            value = self._from_lua(value)
+        if isinstance(value, HostImage):
+            return value.pil
         return self._val(value)
 
     def _masks(self, value: Any) -> Any:
@@ -353,9 +355,10 @@ class OpsBridge:
         return self.out(arr), self.out(info.to_dict())
 
     def lua_tensor_from_images(self, images: Any, opts: Any = None) -> Any:
-        items = self._val(images)
-        if isinstance(items, list):
-            items = [self._image_arg(i) if type(i) is not str else i for i in items]
+        items: Any = self._val(images) if self._bridge._lua_type(images) != "table" else (
+            self._bridge._classify(images))
+        if type(items) is int:  # a plain Lua table: an array of images, paths or image data
+            items = [self._image_arg(images[i]) for i in range(1, len(images) + 1)]
         arr, infos = _ops().tensor_from_images(items, self._opts(opts, False))
         return self.out(arr), self.out([i.to_dict() for i in infos])
 

@@ -210,7 +210,10 @@ def _pair_iou(pa: Array, pb: Array) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (diff[..., 0] * db[..., 1] - diff[..., 1] * db[..., 0]) / den
         u = (diff[..., 0] * da[..., 1] - diff[..., 1] * da[..., 0]) / den
-    cross_ok = (den != 0) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)
+    # (nearly) parallel edges cross nowhere that matters: their shared stretch, if any, is
+    # bounded by corners already counted as inside
+    scale = np.hypot(da[..., 0], da[..., 1]) * np.hypot(db[..., 0], db[..., 1])
+    cross_ok = (np.abs(den) > 1e-9 * scale) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)
     t = np.where(cross_ok, t, 0.0)
     crossing = a1[:, :, None, :] + t[..., None] * da  # [M, 4, 4, 2]
     pts = np.concatenate([pa, pb, crossing.reshape(m, 16, 2)], axis=1)  # [M, 24, 2]

@@ -167,32 +167,33 @@ _DIRS: Final = [(1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1,
 def _trace(bits: Array) -> list[tuple[int, int]]:
     """Moore-neighbour tracing of the outer boundary of the first (top-left) component.
 
-    The loop walks boundary pixels only (inherently sequential), never the whole image.
+    Stops by Jacob's criterion (the start pixel left by the same move twice), so components
+    whose boundary passes the start pixel more than once are traced whole. The loop walks
+    boundary pixels only (inherently sequential), never the whole image.
     """
-    h, w = bits.shape
     ys, xs = np.nonzero(bits)
     if not ys.size:
         return []
     start = (int(xs[0]), int(ys[0]))
     padded = np.pad(bits, 1)
-
-    def on(x: int, y: int) -> bool:
-        return bool(padded[y + 1, x + 1])
-
     contour = [start]
-    cur, back = start, 4  # came from the west
-    for _ in range(4 * (h + w) * 4 + 8):
+    cur, back = start, 4  # the raster scan reached start from the west: background there
+    first: tuple[tuple[int, int], int] | None = None
+    for _ in range(8 * int(ys.size) + 8):  # each pixel is left at most by 8 distinct moves
         for k in range(8):
             d = (back + 1 + k) % 8
             nx, ny = cur[0] + _DIRS[d][0], cur[1] + _DIRS[d][1]
-            if on(nx, ny):
-                back = (d + 4) % 8
-                cur = (nx, ny)
+            if padded[ny + 1, nx + 1]:
                 break
         else:
             return contour  # a single pixel
-        if cur == start:
+        if first is None:
+            first = (cur, d)
+        elif (cur, d) == first:
+            contour.pop()  # start, reached again
             break
+        back = (d + 4) % 8
+        cur = (nx, ny)
         contour.append(cur)
     return contour
 
