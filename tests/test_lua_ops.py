@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,3 +84,51 @@ def test_ops_bench_smoke() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     for row in ("letterbox", "nms", "decode_yolo", "ctc", "topk_small", "Lua/Python"):
         assert row in proc.stdout, proc.stdout
+
+
+LUA_SAME = b"""
+local ort = require("onnxruntime")
+return function(boxes, scores, classes, logits, rboxes)
+  local keep = assert(ort.nms(boxes, scores, {iou_threshold = 0.5, score_threshold = 0.2,
+    class_aware = true, class_ids = classes}))
+  local rkeep = assert(ort.rotated_nms(rboxes, scores, {iou_threshold = 0.3}))
+  local text = assert(ort.ctc_greedy_decode(logits, {blank_index = 1, charset = "abcdefg"}))
+  local top = assert(logits:topk(3, 2))
+  return keep:to_table(), rkeep:to_table(), text.text, top.indices:to_table(),
+    logits:softmax(2):sum(), logits:argmax()
+end
+"""
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lua_and_python_give_the_same_answers(seed: int) -> None:
+    """The same random inputs through the Lua module and ortsession.ops (Lua: 1-based)."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, (60, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(5, 40, (60, 2))], axis=1).astype(np.float32)
+    scores = rng.uniform(0, 1, 60).astype(np.float32)
+    classes = rng.integers(0, 3, 60)
+    logits = rng.normal(size=(30, 8)).astype(np.float32)
+    rboxes = np.concatenate([xy, rng.uniform(5, 40, (60, 2)), rng.uniform(-3, 3, (60, 1))],
+                            axis=1).astype(np.float32)
+    rt = ortlua.new_runtime()
+    fn = rt.execute(LUA_SAME)
+    keep, rkeep, text, top, total, best = fn(
+        _lua_tensor(rt, boxes), _lua_tensor(rt, scores),
+        rt.table_from([int(c) for c in classes]), _lua_tensor(rt, logits),
+        _lua_tensor(rt, rboxes))
+    assert list(keep.values()) == (ops.nms(boxes, scores, iou_threshold=0.5, score_threshold=0.2,
+                                           class_aware=True, class_ids=classes) + 1).tolist()
+    assert list(rkeep.values()) == (ops.rotated_nms(rboxes, scores, iou_threshold=0.3)
+                                    + 1).tolist()
+    assert text.decode() == ops.ctc_greedy_decode(logits, charset="abcdefg")["text"]
+    assert list(top.values()) == (ops.topk(logits, 3, 1).indices + 1).reshape(-1).tolist()
+    assert total == pytest.approx(30, rel=1e-5)
+    assert best == int(np.argmax(logits)) + 1
+
+
+def _lua_tensor(rt: Any, arr: np.ndarray) -> Any:
+    """A Lua tensor object holding ``arr`` (made by the Lua module itself)."""
+    make = rt.eval(b"function(s, b) return require('onnxruntime').tensor_from_bytes("
+                   b"'float32', s, b) end")
+    return make(rt.table_from(list(arr.shape)), arr.astype(np.float32).tobytes())

@@ -152,3 +152,29 @@ def test_rotated_nms_and_box_points() -> None:
     pts = ops.box_points(np.array([[0, 0, 2, 2, math.pi / 4]]))
     assert pts.shape == (1, 4, 2)
     assert np.allclose(np.abs(pts).max(), math.sqrt(2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(boxes_st)
+def test_rotated_iou_of_unturned_boxes_is_the_axis_aligned_iou(rows: list[tuple[float, ...]]) -> None:
+    if len(rows) < 2:
+        return
+    xyxy = [[x, y, x + w, y + h] for x, y, w, h, _, _ in rows]
+    rot = np.array([[x + w / 2, y + h / 2, w, h, 0.0] for x, y, w, h, _, _ in rows])
+    got = ops.rotated_iou(rot, rot)
+    want = [[iou_loop(a, b) for b in xyxy] for a in xyxy]
+    assert np.allclose(got, want, atol=1e-9)
+    assert np.allclose(got, got.T)
+
+
+@settings(max_examples=30, deadline=None)
+@given(boxes_st, st.floats(0.1, 0.9))
+def test_rotated_nms_matches_the_loop(rows: list[tuple[float, ...]], thr: float) -> None:
+    r = np.array([[x, y, w, h, s * 6 - 3] for x, y, w, h, s, _ in rows]).reshape(-1, 5)
+    scores = [i * 1e-3 + c for i, (*_, c) in enumerate(rows)]
+    order = sorted(range(len(rows)), key=lambda i: -scores[i])
+    keep: list[int] = []
+    for i in order:
+        if all(ops.rotated_iou(r[i], r[j]) <= thr for j in keep):
+            keep.append(i)
+    assert ops.rotated_nms(r, np.asarray(scores), iou_threshold=thr).tolist() == keep

@@ -581,9 +581,8 @@ class OpsBridge:
         if type(w) is not int or type(h) is not int or w <= 0 or h <= 0:
             raise InputError(f"width and height must be positive integers, "
                                      f"got {_common.show(w)} and {_common.show(h)}")
-        from PIL import Image
-
-        return self.out(HostImage(Image.new("RGBA", (w, h), (0, 0, 0, 255))))
+        image = _ops()._image._pil()
+        return self.out(HostImage(image.new("RGBA", (w, h), (0, 0, 0, 255))))
 
     def lua_img_size(self, img: HostImage) -> Any:
         return img.pil.size
@@ -676,10 +675,8 @@ class OpsBridge:
     def lua_screen_size(self) -> Any:
         if self.screen is None:
             return None, b"screen.size(): no screen (ortsession lua --screen IMAGE_FILE)"
-        from PIL import Image
-
-        with Image.open(self.screen) as img:
-            return img.size
+        size = _ops().load_image(self.screen).size
+        return size
 
     def lua_repr(self, obj: Any) -> Any:
         return repr(obj).encode("utf-8", "replace")
