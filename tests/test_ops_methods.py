@@ -166,3 +166,24 @@ def test_topk_matches_numpy(x: np.ndarray, data: st.DataObject) -> None:
     assert np.array_equal(np.take_along_axis(x, r.indices, axis=-1), r.values)
     with pytest.raises(ort.TensorError, match="k must be an integer"):
         ops.topk(x, x.shape[-1] + 1)
+
+
+def test_values_that_do_not_fit_are_refused() -> None:
+    a = np.zeros(3, dtype=np.int32)
+    for bad in (np.nan, 1.5, 2.0**40):
+        with pytest.raises(ort.TensorError, match="does not fit a int32 tensor"):
+            ops.fill(a, bad)
+        with pytest.raises(ort.TensorError, match="does not fit"):
+            ops.set(a, 0, bad)
+    ops.fill(a, 2.0)  # an integral float fits
+    assert a.tolist() == [2, 2, 2]
+    with pytest.raises(ort.TensorError, match="max must be a number"):
+        ops.clamp(a, 0, np.nan)
+    with pytest.raises(ort.TensorError, match="empty"):
+        ops.mean(np.zeros(0))
+    with pytest.raises(ort.TensorError, match="empty"):
+        ops.softmax(np.zeros(0))
+    with pytest.raises(ort.TensorError, match="descending must be a boolean"):
+        ops.sort(T, 1, np.ones(2))
+    with pytest.raises(ort.TensorError, match="axes must be a list"):
+        ops.transpose(T, 1)

@@ -38,10 +38,10 @@ _NMS_OPTIONS: Final = frozenset({"iou_threshold", "score_threshold", "top_k", "c
 _ROTATED_OPTIONS: Final = frozenset({"iou_threshold", "score_threshold", "top_k"})
 
 
-def _boxes(value: Any, name: str, width: int) -> Array:
+def _boxes(value: Any, name: str, width: int, *, single: bool = False) -> Array:
     arr = float_array(value, name, ndim=(1, 2))
     if arr.ndim == 1:
-        arr = arr.reshape(1, -1) if arr.size else arr.reshape(0, width)
+        arr = arr.reshape(1, -1) if single or arr.size else arr.reshape(0, width)
     if arr.shape[1] != width:
         raise TensorError(f"{name}: expected boxes of shape [N, {width}], got "
                           f"{shape_text(arr.shape)}")
@@ -179,7 +179,7 @@ def box_points(rotated_boxes: Any) -> Array:
     """Corners of rotated boxes: ``[5]`` → ``[4, 2]``, ``[N, 5]`` → ``[N, 4, 2]``."""
     arr = float_array(rotated_boxes, "rotated_boxes", ndim=(1, 2))
     single = arr.ndim == 1
-    r = _boxes(arr, "rotated_boxes", 5).astype(np.float64)
+    r = _boxes(arr, "rotated_boxes", 5, single=single).astype(np.float64)
     pts = _corners(r)
     return pts[0] if single else pts
 
@@ -248,8 +248,8 @@ def rotated_iou(a: Any, b: Any) -> Any:
     x = float_array(a, "a", ndim=(1, 2))
     y = float_array(b, "b", ndim=(1, 2))
     single = x.ndim == 1 and y.ndim == 1
-    ra = _boxes(x, "a", 5).astype(np.float64)
-    rb = _boxes(y, "b", 5).astype(np.float64)
+    ra = _boxes(x, "a", 5, single=x.ndim == 1).astype(np.float64)
+    rb = _boxes(y, "b", 5, single=y.ndim == 1).astype(np.float64)
     pa, pb = _corners(ra), _corners(rb)
     na, nb = pa.shape[0], pb.shape[0]
     iou = _pair_iou(np.repeat(pa, nb, axis=0), np.tile(pb, (na, 1, 1))).reshape(na, nb)

@@ -426,6 +426,8 @@ def image_from_tensor(tensor: Any, opts: Mapping[str, Any] | None = None, /,
     order = opt_choice(o, "channel_order", "rgb" if c == 3 else "gray", where, _ORDERS)
     floating = arr.dtype.kind == "f"
     work = arr.astype(np.float64)
+    if floating and not np.all(np.isfinite(work)):
+        raise TensorError(f"{where}: the tensor holds NaN or infinite values")
     if "std" in o:
         work = work * _color(o["std"], where, "std", c)
     if "mean" in o:

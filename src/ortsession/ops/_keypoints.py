@@ -146,7 +146,7 @@ def reshape_keypoints(points: Any, keypoint_count: int | None = None,
 
 
 def _as_kd(points: Any, o: Mapping[str, Any], where: str) -> tuple[Array, tuple[int, ...]]:
-    p = float_array(points, "points")
+    p = float_array(points, "points", ndim=(1, 2, 3, 4))
     shape = p.shape
     if p.ndim == 2 and ("keypoint_dim" in o or "point_dim" in o):
         d = opt_int(o, "keypoint_dim", o.get("point_dim"), where, low=2)

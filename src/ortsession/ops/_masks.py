@@ -67,6 +67,9 @@ def _stack(masks: Any, name: str = "masks") -> tuple[Array, bool]:
         if arr.shape[0] != 1:
             raise TensorError(f"{name}: expected [N, H, W] masks, got {shape_text(arr.shape)}")
         arr = arr[0]
+    if arr.shape[-1] == 0 or arr.shape[-2] == 0:
+        raise TensorError(f"{name}: masks must have a width and a height, got shape "
+                          f"{shape_text(arr.shape)}")
     return (arr[None], True) if arr.ndim == 2 else (arr, False)
 
 
@@ -98,7 +101,10 @@ def threshold_masks(masks: Any, threshold: float = 0.5) -> list[Mask]:
 def crop_masks_by_boxes(masks: Any, boxes: Any) -> Array:
     """Zero each mask outside its ``[x1, y1, x2, y2]`` box (mask pixel coordinates)."""
     arr, single = _stack(masks)
-    b = float_array(boxes, "boxes", ndim=(1, 2)).reshape(-1, 4)
+    b = float_array(boxes, "boxes", ndim=(1, 2))
+    b = b.reshape(1, -1) if b.ndim == 1 else b
+    if b.shape[1] != 4:
+        raise TensorError(f"boxes: expected [N, 4] boxes, got {shape_text(b.shape)}")
     if b.shape[0] != arr.shape[0]:
         raise TensorError(f"crop_masks_by_boxes: expected {arr.shape[0]} boxes (one per mask), "
                           f"got {b.shape[0]}")

@@ -64,6 +64,30 @@ def _position(a: Array, index: Sequence[Any], what: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _fit(value: Any, dtype: np.dtype[Any], what: str) -> None:
+    """Refuse values an integer or bool array cannot hold exactly (NaN, 1.5, out of range)."""
+    if dtype.kind not in "iub":
+        return
+    try:
+        v = np.asarray(value)
+    except ValueError:
+        return
+    if v.dtype.kind == "f":
+        bad = ~np.isfinite(v) | (v != np.trunc(v))
+        if dtype.kind != "b":
+            info = np.iinfo(dtype)
+            bad |= (v < info.min) | (v > info.max)
+        else:
+            bad |= (v != 0) & (v != 1)
+        if bad.any():
+            shown = show(v.reshape(-1)[int(np.argmax(bad.reshape(-1)))].item())
+            raise TensorError(f"{what}: {shown} does not fit a {_et_name(dtype)} tensor")
+    elif v.dtype.kind in "iu" and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if v.size and (v.min() < info.min or v.max() > info.max):
+            raise TensorError(f"{what}: a value out of range for a {_et_name(dtype)} tensor")
+
+
 def get(t: Any, *index: int) -> Any:
     """Return the element at ``index`` (one 0-based index per dimension) as a Python value."""
     a = as_array(t, "tensor", numeric=False)
@@ -81,6 +105,7 @@ def set(t: Any, *index_and_value: Any) -> Array:
         raise TensorError("set: expected indices and a value")
     *index, value = index_and_value
     pos = _position(a, index, "set")
+    _fit(value, a.dtype, "set")
     try:
         a[pos] = value
     except (TypeError, ValueError, OverflowError) as exc:
@@ -92,6 +117,7 @@ def set(t: Any, *index_and_value: Any) -> Array:
 def fill(t: Any, value: Any) -> Array:
     """Fill the array in place with one value or a flat sequence of exactly ``size`` values."""
     a = as_array(t, "tensor", numeric=False)
+    _fit(value, a.dtype, "fill")
     try:
         if isinstance(value, (list, tuple, np.ndarray)):
             flat = np.asarray(value, dtype=a.dtype).reshape(-1)
@@ -166,6 +192,8 @@ def transpose(t: Any, axes: Sequence[int] | None = None) -> Array:
     """Permute the dimensions (reverse them when ``axes`` is omitted)."""
     a = as_array(t, "tensor", numeric=False)
     if axes is not None:
+        if not isinstance(axes, (list, tuple)):
+            raise TensorError(f"transpose: axes must be a list of dimensions, got {show(axes)}")
         ax = [axis_of(x, a.ndim, "transpose: axis") for x in axes]
         if sorted(ax) != list(range(a.ndim)):
             raise TensorError(f"transpose: axes must be a permutation of the {a.ndim} "
@@ -296,7 +324,7 @@ def clamp(t: Any, min: float | None = None, max: float | None = None) -> Array:
     a = as_array(t, "clamp: tensor")
     for name, v in (("min", min), ("max", max)):
         if v is not None and (isinstance(v, (bool, np.bool_))
-                              or not isinstance(v, (int, float, np.number))):
+                              or not isinstance(v, (int, float, np.number)) or np.isnan(v)):
             raise TensorError(f"clamp: {name} must be a number, got {show(v)}")
     if min is not None and max is not None and min > max:
         raise TensorError(f"clamp: min {show(min)} is greater than max {show(max)}")
@@ -355,7 +383,7 @@ def argmax(t: Any, axis: int | None = None) -> Any:
 
 def _reduce(op: Any, t: Any, axis: int | None, what: str) -> Any:
     a = as_array(t, f"{what}: tensor")
-    if a.size == 0 and what in ("max", "min"):
+    if a.size == 0 and what in ("max", "min", "mean"):
         raise TensorError(f"{what}: the tensor is empty")
     if axis is None:
         value = op(a)
@@ -387,6 +415,8 @@ def softmax(t: Any, axis: int = -1) -> Array:
     """Softmax along ``axis`` (default: the last), computed stably (max subtracted)."""
     a = _floating(t, "softmax: tensor")
     ax = axis_of(axis, a.ndim, "softmax: axis")
+    if a.size == 0:
+        raise TensorError("softmax: the tensor is empty")
     e = np.exp(a - np.max(a, axis=ax, keepdims=True))
     return np.asarray(e / np.sum(e, axis=ax, keepdims=True))
 
@@ -403,6 +433,8 @@ def sort(t: Any, axis: int = -1, descending: bool = False) -> Sorted:
     """Sort along ``axis``; returns values and int64 positions (stable)."""
     a = as_array(t, "sort: tensor")
     ax = axis_of(axis, a.ndim, "sort: axis")
+    if not isinstance(descending, (bool, np.bool_)):
+        raise TensorError(f"sort: descending must be a boolean, got {show(descending)}")
     idx = np.argsort(-a if descending and a.dtype.kind != "u" else a, axis=ax, kind="stable")
     if descending and a.dtype.kind == "u":
         idx = np.flip(np.argsort(a, axis=ax, kind="stable"), axis=ax)
