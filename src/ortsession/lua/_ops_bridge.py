@@ -122,7 +122,7 @@ class OpsBridge:
         if value is None:
             return {}
         o = self._from_lua(value, mapping=True)
-        if not isinstance(o, dict):
+        if not isinstance(o, dict) or any(type(k) is not str for k in o):
             raise OptionError(f"options must be a table of name = value, got "
                                       f"{_common.show(o)}")
         return _shift(o) if shift else o
