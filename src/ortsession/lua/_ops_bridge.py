@@ -401,26 +401,20 @@ class OpsBridge:
             out["angles"] = d.angles
         return self.out(out)
 
-    def _decode_opts(self, opts: Any) -> dict[str, Any]:
-        o = self._opts(opts)
-        if "transform" in o and isinstance(o["transform"], dict):
-            o["transform"] = o["transform"]
-        return o
-
     def lua_decode_yolo(self, output: Any, opts: Any = None) -> Any:
-        return self._detections(_ops().decode_yolo(self._val(output), self._decode_opts(opts)))
+        return self._detections(_ops().decode_yolo(self._val(output), self._opts(opts)))
 
     def lua_decode_yolo_obb(self, output: Any, opts: Any = None) -> Any:
         return self._detections(_ops().decode_yolo_obb(self._val(output),
-                                                       self._decode_opts(opts)))
+                                                       self._opts(opts)))
 
     def lua_decode_matrix_candidates(self, output: Any, schema: Any = None,
                                      opts: Any = None) -> Any:
         return self._detections(_ops().decode_matrix_candidates(
-            self._val(output), self._opts(schema), self._decode_opts(opts)))
+            self._val(output), self._opts(schema), self._opts(opts)))
 
     def lua_decode_dense_detection(self, output: Any, opts: Any = None) -> Any:
-        r = _ops().decode_dense_detection(self._val(output), self._decode_opts(opts))
+        r = _ops().decode_dense_detection(self._val(output), self._opts(opts))
 
         def one(d: dict[str, Any]) -> dict[str, Any]:
             return {**d, "labels": self._plus1(d["labels"])}
@@ -433,7 +427,7 @@ class OpsBridge:
         return self._wrap(b"decoder", _LuaDecoder(decoder, given))
 
     def lua_decoder_decode(self, d: _LuaDecoder, output: Any = None, opts: Any = None) -> Any:
-        r = d.decoder.decode(self._val(output), self._decode_opts(opts))
+        r = d.decoder.decode(self._val(output), self._opts(opts))
         if isinstance(r, dict):
             return self.out({**r, "class_id": r["class_id"] + 1,
                              "class_ids": self._plus1(r["class_ids"])})
