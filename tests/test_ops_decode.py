@@ -133,3 +133,27 @@ def test_records() -> None:
     pts = ops.points_to_records(np.arange(12, dtype=np.float32).reshape(2, 6), keypoint_count=2)
     assert pts[1] == [{"x": 6, "y": 7, "score": 8}, {"x": 9, "y": 10, "score": 11}]
     assert ops.points_to_records(np.zeros((3, 2)))[0][2] == {"x": 0, "y": 0}
+
+
+def test_segmentation_and_pose_outputs_compose() -> None:
+    """YOLOv8-seg / -pose: decode the boxes, then gather the extra columns by selected_rows."""
+    n, classes, coeffs = 50, 2, 3
+    out = np.zeros((1, 4 + classes + coeffs, n), dtype=np.float32)
+    out[0, :4, 7] = [16, 16, 16, 16]  # one object at candidate 7: box (8, 8)-(24, 24)
+    out[0, 4 + 1, 7] = 0.9
+    out[0, 4 + classes:, 7] = [1, 0, 0]  # its mask is prototype 0
+    d = ops.decode_yolo(out, score_threshold=0.5, class_count=classes)
+    assert d.selected_rows.tolist() == [7] and d.class_ids.tolist() == [1]
+    rows = out[0].T[d.selected_rows[d.keep_indices]]
+    proto = np.full((1, coeffs, 8, 8), -10, dtype=np.float32)
+    proto[0, 0] = 10  # prototype 0 covers everything; the box crops it
+    masks = ops.proto_masks(proto, rows[:, 4 + classes:], d.boxes[d.keep_indices], 32, 32)
+    assert masks[0].bounds == (8, 8, 16, 16) and masks[0].pixel_count == 256
+    # pose: one class, then 2 keypoints (x, y, score) per candidate
+    pose = np.zeros((1, 4 + 1 + 6, n), dtype=np.float32)
+    pose[0, :, 3] = [20, 20, 10, 10, 0.8, 18, 19, 0.9, 22, 21, 0.7]
+    p = ops.decode_yolo(pose, score_threshold=0.5, class_count=1)
+    kp = ops.reshape_keypoints(pose[0].T[p.selected_rows][:, 5:], 2)
+    info = {"scale_x": 0.5, "scale_y": 0.5, "pad_left": 0, "pad_top": 10}
+    src = ops.scale_keypoints(kp, info)
+    assert np.allclose(src[0], [[36, 18, 0.9], [44, 22, 0.7]])
