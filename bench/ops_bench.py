@@ -13,6 +13,9 @@ Lua/Python ratio (target: at most 2x on realistic sizes):
   6624-character charset;
 * ``topk_small``: ``topk(5)`` of a ``[1, 1000]`` tensor: overhead-bound, for scale.
 
+Last, the same NMS written as a plain Lua loop over ``to_table()`` (what a script needs without
+the module; it must keep the same boxes) against ``ort.nms``.
+
 Each figure is the best of ``--repeats`` interleaved measurements. Not a test: ratios vary with
 the machine.
 """
@@ -51,6 +54,37 @@ local function timed(n, f)
   for _ = 1, n do assert(f()) end
   return (clock() - t0) / n
 end
+-- The loop a script would need without the tensor module: NMS in plain Lua over to_table().
+local function lua_loop_nms(thr, sthr)
+  local b, s = boxes:to_table(), scores:to_table()
+  local order = {}
+  for i = 1, #s do
+    if s[i] >= sthr then order[#order + 1] = i end
+  end
+  table.sort(order, function(i, j) return s[i] > s[j] end)
+  local keep, dropped = {}, {}
+  for oi = 1, #order do
+    local i = order[oi]
+    if not dropped[i] then
+      keep[#keep + 1] = i
+      local x1, y1, x2, y2 = b[4 * i - 3], b[4 * i - 2], b[4 * i - 1], b[4 * i]
+      local area = (x2 - x1) * (y2 - y1)
+      for oj = oi + 1, #order do
+        local j = order[oj]
+        if not dropped[j] then
+          local w = math.min(x2, b[4 * j - 1]) - math.max(x1, b[4 * j - 3])
+          local h = math.min(y2, b[4 * j]) - math.max(y1, b[4 * j - 2])
+          if w > 0 and h > 0 then
+            local inter = w * h
+            local other = (b[4 * j - 1] - b[4 * j - 3]) * (b[4 * j] - b[4 * j - 2])
+            if inter / (area + other - inter) > thr then dropped[j] = true end
+          end
+        end
+      end
+    end
+  end
+  return keep
+end
 return {
   letterbox = function(n)
     return timed(n, function() return ort.tensor_from_image(img, letterbox) end)
@@ -63,6 +97,13 @@ return {
     return timed(n, function() return ort.ctc_greedy_decode(logits, ctc_opts) end)
   end,
   topk_small = function(n) return timed(n, function() return small:topk(5, 2) end) end,
+  nms_lua_loop = function(n) return timed(n, function() return lua_loop_nms(0.45, 0.25) end) end,
+  same_keep = function()
+    local a, b = ort.nms(boxes, scores, nms_opts):to_table(), lua_loop_nms(0.45, 0.25)
+    if #a ~= #b then return false end
+    for i = 1, #a do if a[i] ~= b[i] then return false end end
+    return true
+  end,
 }
 """
 
@@ -152,6 +193,11 @@ def main() -> None:
             lt, pt = min(lua_times), min(py_times)
             print(f"{name:<14}{lt * 1e3:>12.3f}{pt * 1e3:>14.3f}{lt / pt:>12.2f}")
         print("target: Lua <= 2x Python on realistic sizes (letterbox, nms, decode_yolo, ctc)")
+        assert lua[b"same_keep"](), "ort.nms and the plain Lua loop disagree"
+        loop = min(lua[b"nms_lua_loop"](opts.iterations) for _ in range(opts.repeats))
+        nms_lua = min(lua[b"nms"](opts.iterations) for _ in range(opts.repeats))
+        print(f"without the module: NMS as a plain Lua loop over to_table() takes "
+              f"{loop * 1e3:.3f} ms, {loop / nms_lua:.1f}x ort.nms")
 
 
 if __name__ == "__main__":

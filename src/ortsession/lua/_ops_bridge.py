@@ -33,6 +33,9 @@ __all__ = ["HostImage", "OpsBridge", "install", "set_screen"]
 _MAGIC: Final = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF", b"II*\x00", b"MM\x00*")
 """Leading bytes of encoded images: a Lua string starting so is image data, not a path."""
 
+_BIG: Final = 1 << 20
+"""Results this large (bytes) make the Lua collector take a step (see ``OpsBridge.out``)."""
+
 _SHIFTED_OPTIONS: Final = frozenset({
     "objectness_index", "class_start", "angle_index", "batch_index", "x_index", "y_index",
     "width_index", "height_index", "blank_index",
@@ -98,6 +101,7 @@ class OpsBridge:
         self._from_lua = bridge.from_lua
         self._table_from = runtime.table_from
         self._wrap = internals[b"wrap"]
+        self._gc_step = runtime.eval(b'function() collectgarbage("step") end')
         self.screen: str | None = None
 
     def table(self) -> Any:
@@ -131,6 +135,10 @@ class OpsBridge:
         """Convert a result to Lua: arrays become tensors, containers tables, str bytes."""
         t = type(v)
         if t is np.ndarray:
+            if v.nbytes >= _BIG:
+                # Lua's collector sees a small table, not the memory behind it: a step now frees
+                # the big tensors a loop dropped, so their memory is reused (as in Python).
+                self._gc_step()
             return self._wrap(b"tensor", Tensor(np.ascontiguousarray(v)))
         if v is None or t is bool or t is int or t is float or t is bytes:
             return v
