@@ -244,6 +244,12 @@ assert(#ctc2.probabilities == 3 and ctc2.confidence > 0.9 and ctc2.probability_c
 local batch = ort.ctc_greedy_decode(logits:unsqueeze(1), {charset = {"a", "b", "c"}})
 assert(#batch == 1 and batch[1].text == "abc")
 fails("option charset has 2 entries", ort.ctc_greedy_decode(logits, {charset = "ab"}))
+fails("option charset has 2 entries", ort.ctc_greedy_decode(logits, {charset = {"a", "b"}}))
+fails("option charset must be a string or a list of strings",
+  ort.ctc_greedy_decode(logits, {charset = {"a", {}, "c"}}))
+fails("must not contain NUL", ort.ctc_greedy_decode(logits, {charset = {"a", "b\0", "c"}}))
+fails("too many arguments (3 given, at most 2)", ort.ctc_greedy_decode(logits, {}, 1))
+assert(ort.ctc_greedy_decode(logits, {charset = {"x", "y", "z"}, blank_index = 1}).text == "xyz")
 assert(ort.sample_logits(ort.tensor("float32", {3}, {0, 9, 0}), {argmax = true}) == 2)
 local rows = ort.sample_logits(ort.tensor("float32", {2, 3}, {9, 0, 0, 0, 0, 9}), {top_k = 1, seed = 1})
 H.eq(rows:to_table(), {1, 3}, "sample rows")

@@ -550,8 +550,15 @@ class OpsBridge:
         return True
 
     # -- text -------------------------------------------------------------------------------
-    def lua_ctc_greedy_decode(self, logits: Any, opts: Any = None) -> Any:
-        r = _ops().ctc_greedy_decode(self._val(logits), self._opts(opts))
+    def lua_ctc_greedy_decode(self, logits: Any, opts: Any = None, joined: Any = None,
+                              count: Any = None) -> Any:
+        o = self._opts(opts)
+        if type(joined) is bytes:  # a charset table, joined with NULs by ops.lua
+            chars = joined.decode("utf-8").split("\0")
+            if len(chars) != count:
+                raise OptionError("option charset: its strings must not contain NUL bytes")
+            o["charset"] = chars
+        r = _ops().ctc_greedy_decode(self._val(logits), o)
 
         def one(d: dict[str, Any]) -> dict[str, Any]:
             d["indices"] = (d["indices"] + 1).tolist()

@@ -80,6 +80,30 @@ for _, name in ipairs({
 end
 M.project_masks = M.proto_masks
 
+-- ctc_greedy_decode with a charset table (PaddleOCR's 6624 characters): the table is joined here
+-- (table.concat, in C) and split once in Python, instead of converting thousands of strings.
+local ctc, concat, next, rawget = OB.ctc_greedy_decode, table.concat, next, rawget
+M.ctc_greedy_decode = function(logits, opts, ...)
+  local extra = select("#", ...)
+  if extra > 0 then
+    return nil, format("onnxruntime.ctc_greedy_decode(): too many arguments (%d given, at most 2)",
+      2 + extra)
+  end
+  local charset = type(opts) == "table" and rawget(opts, "charset")
+  if type(charset) == "table" and py(charset) == nil and #charset > 0 then
+    local ok, joined = pcall(concat, charset, "\0")
+    if ok then
+      local copy = {}
+      for k, v in next, opts do
+        copy[k] = v
+      end
+      copy.charset = nil
+      return ctc(u(logits), copy, joined, #charset)
+    end
+  end
+  return ctc(u(logits), opts)
+end
+
 -- Objects made by the module: decoders and trackers ------------------------------------------
 local function tostring_of(c)
   c.mt.__tostring = function(self)
