@@ -133,6 +133,8 @@ SUITES = [
     "test_iobinding.lua",
     "test_errors.lua",
     "test_host.lua",
+    "test_ops.lua",
+    "test_ops_host.lua",
 ]
 FRESH_PROCESS = ["test_configure.lua", "test_configure_pools.lua"]
 

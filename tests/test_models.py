@@ -401,7 +401,8 @@ def test_assert_values_close() -> None:
 
 
 def test_bundled_names_and_paths() -> None:
-    assert bundled.names() == ["demo/classifier.onnx", "demo/model.onnx"]
+    assert bundled.names() == ["demo/classifier.onnx", "demo/detector.onnx", "demo/model.onnx",
+                              "demo/recognizer.onnx"]
     for name in bundled.names():
         path = Path(bundled.path(name))
         assert path.is_absolute()

@@ -33,6 +33,9 @@ def add_parser(subparsers: Any) -> None:
                "put '--' before the script's arguments. Needs the 'lua' extra (lupa).")
     parser.add_argument("--home", metavar="DIR",
                         help="the directory XXT_HOME_PATH points to")
+    parser.add_argument("--screen", metavar="FILE",
+                        help="an image file that screen.image() returns (the desktop stand-in "
+                             "for the host's screen)")
     parser.add_argument("script", metavar="SCRIPT", nargs="?",
                         help="the Lua script (.lua) to run")
     parser.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS",
@@ -55,7 +58,7 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str] | None]:
     i += 1
     while i < len(argv):
         arg = argv[i]
-        if arg == "--home":
+        if arg in ("--home", "--screen"):
             i += 2
         elif arg.startswith("-") and arg != "-":
             i += 1
@@ -113,5 +116,14 @@ def run_lua(args: argparse.Namespace, out: Output) -> int:
         raise UsageError(f"no such Lua script {args.script!r}")
     if home is not None and not os.path.isdir(home):
         raise UsageError(f"--home {home!r} is not a directory")
+    screen = getattr(args, "screen", None)
+    if screen is not None and not os.path.isfile(screen):
+        raise UsageError(f"--screen {screen!r} is not a file")
     out.flush()
-    return int(run_script(args.script, script_args, home=home))
+    if screen is None:
+        return int(run_script(args.script, script_args, home=home))
+    from ortsession.lua import new_runtime, set_screen
+
+    runtime = new_runtime(home)
+    set_screen(runtime, screen)
+    return int(run_script(args.script, script_args, runtime=runtime))

@@ -17,6 +17,7 @@ foreseeable failure returns ``nil`` and the error message instead of raising. Se
 from __future__ import annotations
 
 from ._host import default_home, example_path, new_runtime, run_script, run_source, to_python
+from ._ops_bridge import set_screen
 
 __all__ = [
     "default_home",
@@ -24,5 +25,6 @@ __all__ = [
     "new_runtime",
     "run_script",
     "run_source",
+    "set_screen",
     "to_python",
 ]

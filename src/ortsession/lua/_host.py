@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from ._bridge import Bridge
+from ._ops_bridge import install as install_ops
 
 __all__ = ["example_path", "new_runtime", "run_script", "run_source", "to_python"]
 
@@ -149,6 +150,7 @@ def new_runtime(home: str | os.PathLike[str] | None = None, stdout: IO[str] | No
     host_functions = rt.table_from({b"out": out.write, b"err": err.write, b"flush": flush})
     run, run_string, internals = setup(host_functions, factory, bridge.table())
     bridge.attach(internals)
+    install_ops(rt, bridge, internals, _source)
     rt.globals()[b"XXT_HOME_PATH"] = os.fsencode(home if home is not None else default_home())
     rt._ortsession = _Host(run, run_string, internals, bridge, out, err)
     return rt

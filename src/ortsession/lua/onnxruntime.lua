@@ -678,4 +678,8 @@ function internals.classify(t)
   return plain and 1 or 2
 end
 
+-- For the tensor module (ops.lua, loaded after this file): the object machinery.
+internals.module, internals.classes, internals.class, internals.py, internals.typename =
+  M, classes, class, py, typename
+
 return M, internals

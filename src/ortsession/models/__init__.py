@@ -8,6 +8,12 @@
 ``demo/classifier.onnx``
     A tiny MLP for demos and benchmarks: input ``input`` float32 ``[N, 4]`` (``N`` a symbolic
     batch dimension, denotation ``DATA_BATCH``), output ``probabilities`` float32 ``[N, 3]``.
+``demo/detector.onnx``
+    A YOLOv8-shaped detector of red and blue squares (a fixed function of its input): ``images``
+    float32 ``[1, 3, 320, 320]`` -> ``output0`` float32 ``[1, 6, 200]``.
+``demo/recognizer.onnx``
+    A CTC recogniser reading 8-pixel bands' darkness as digits: ``x`` float32 ``[1, 1, 32, W]``
+    -> ``logits`` float32 ``[1, W/8, 11]`` (class 0 the blank).
 
 Example::
 

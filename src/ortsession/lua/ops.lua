@@ -1,0 +1,151 @@
+-- The tensor module (SPEC §12): tensor methods and module functions added to
+-- require("onnxruntime"), over ortsession.ops through the bridge in _ops_bridge.py.
+--
+-- Loaded once per runtime by ortsession.lua._ops_bridge.install with two arguments: OB, the
+-- bridge's functions, and I, the internals of onnxruntime.lua (module, classes, class, py). The
+-- bridge does every conversion (1-based positions, tables, tensors) and returns `value` or
+-- `nil, message`; this file only unwraps Lua objects into their Python objects and adds the
+-- methods to the objects.
+
+local OB, I = ...
+
+local M, classes, class, py, typename = I.module, I.classes, I.class, I.py, I.typename
+local select, getmetatable, format = select, getmetatable, string.format
+
+-- A Lua object's Python object, or the value itself.
+local function u(v)
+  local p = py(v)
+  if p ~= nil then
+    return p
+  end
+  return v
+end
+
+local function unwrap(...)
+  if select("#", ...) == 0 then
+    return
+  end
+  local a = ...
+  return u(a), unwrap(select(2, ...))
+end
+
+-- c.methods[name]: checks self, unwraps the arguments, calls fn(python_self, ...).
+local function method(c, name, fn)
+  local mt = c.mt
+  local what = c.kind .. ":" .. name .. "()"
+  local article = c.kind:match("^[aeiou]") and "an" or "a"
+  c.methods[name] = function(self, ...)
+    local p = py(self)
+    if p == nil or getmetatable(self) ~= mt.__metatable then
+      return nil, format("%s: call it on %s %s with ':' (got %s as self)", what, article, c.kind,
+        typename(self))
+    end
+    return fn(p, unwrap(...))
+  end
+end
+
+local function module_function(name, fn)
+  M[name] = function(...)
+    return fn(unwrap(...))
+  end
+end
+
+-- Tensor methods ------------------------------------------------------------------------------
+local Tensor = classes.tensor
+for _, name in ipairs({
+  "info", "rank", "size", "type", "bytes", "get", "set", "fill", "clone", "copy_from_bytes", "to",
+  "reshape", "transpose", "flatten", "squeeze", "unsqueeze", "slice", "select", "gather",
+  "add", "sub", "mul", "div", "dot", "argmax", "sum", "mean", "max", "min", "softmax",
+  "normalize", "sort", "topk",
+}) do
+  method(Tensor, name, OB["t_" .. name])
+end
+-- Methods shared with module functions (self is the first argument).
+for _, name in ipairs({ "clamp", "sigmoid", "exp", "matmul" }) do
+  method(Tensor, name, OB[name])
+end
+
+-- Module functions ----------------------------------------------------------------------------
+for _, name in ipairs({
+  "clamp", "sigmoid", "exp", "matmul", "where", "concat", "stack",
+  "tensor_from_image", "tensor_from_images", "image_from_tensor",
+  "nms", "rotated_nms", "box_points", "xywh_to_xyxy", "xyxy_to_xywh", "rotated_iou",
+  "create_decoder", "decode_yolo", "decode_yolo_obb", "decode_matrix_candidates",
+  "decode_dense_detection", "records_from_boxes", "obb_records_from_rows", "points_to_records",
+  "threshold_masks", "crop_masks_by_boxes", "resize_masks", "mask_iou", "mask_to_polygon",
+  "proto_masks", "reshape_keypoints", "scale_boxes", "clip_boxes", "scale_points",
+  "scale_keypoints", "clip_keypoints", "tracker", "ctc_greedy_decode", "sample_logits",
+}) do
+  module_function(name, OB[name])
+end
+M.project_masks = M.proto_masks
+
+-- ctc_greedy_decode with a charset table (PaddleOCR's 6624 characters): the table is joined here
+-- (table.concat, in C) and split once in Python, instead of converting thousands of strings.
+local ctc, concat, next, rawget = OB.ctc_greedy_decode, table.concat, next, rawget
+M.ctc_greedy_decode = function(logits, opts, ...)
+  local extra = select("#", ...)
+  if extra > 0 then
+    return nil, format("onnxruntime.ctc_greedy_decode(): too many arguments (%d given, at most 2)",
+      2 + extra)
+  end
+  local charset = type(opts) == "table" and rawget(opts, "charset")
+  if type(charset) == "table" and py(charset) == nil and #charset > 0 then
+    local ok, joined = pcall(concat, charset, "\0")
+    if ok then
+      local copy = {}
+      for k, v in next, opts do
+        copy[k] = v
+      end
+      copy.charset = nil
+      return ctc(u(logits), copy, joined, #charset)
+    end
+  end
+  return ctc(u(logits), opts)
+end
+
+-- Objects made by the module: decoders and trackers ------------------------------------------
+local function tostring_of(c)
+  c.mt.__tostring = function(self)
+    return OB.repr(py(self))
+  end
+end
+
+local Decoder = class("decoder")
+for _, name in ipairs({ "decode", "task", "schema" }) do
+  method(Decoder, name, OB["decoder_" .. name])
+end
+tostring_of(Decoder)
+
+local Tracker = class("tracker")
+for _, name in ipairs({ "update", "reset", "state", "close" }) do
+  method(Tracker, name, OB["tracker_" .. name])
+end
+tostring_of(Tracker)
+
+-- Host images (the `image` global's objects, see host_globals.lua) ---------------------------
+local Image = class("image")
+for _, name in ipairs({
+  "size", "get_color", "set_color", "get_rgba", "png_data", "jpeg_data", "save_to_png_file",
+  "save_to_jpeg_file", "copy", "crop",
+}) do
+  method(Image, name, OB["img_" .. name])
+end
+Image.methods.width = function(self)
+  local w, h = self:size()
+  if w == nil then
+    return nil, h
+  end
+  return w
+end
+Image.methods.height = function(self)
+  local w, h = self:size()
+  if w == nil then
+    return nil, h
+  end
+  return h
+end
+Image.methods.destroy = function()
+  return true
+end
+tostring_of(Image)
