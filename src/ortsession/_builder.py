@@ -172,7 +172,7 @@ def _ort_session_options(
     so = _engine.C.SessionOptions()
     so.logid = options.log_id or config.log_id
     if options.session_log_severity_level is not None:
-        so.log_severity_level = options.session_log_severity_level
+        so.log_severity_level = _engine.log_severity(options.session_log_severity_level)
     so.log_verbosity_level = options.session_log_verbosity_level
     so.graph_optimization_level = getattr(_engine.C.GraphOptimizationLevel,
                                           options.graph_optimization_level.ort)

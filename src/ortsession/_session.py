@@ -172,11 +172,15 @@ class Session:
 
     def memory_info_for_inputs(self) -> Outputs:
         """Return where ORT expects each input: a collection indexed by position and name."""
-        return self._memory_infos(self._sess.input_meminfos, self.input_names())
+        sess = self._sess
+        _engine.require("input_meminfos", "memory_info_for_inputs()")
+        return self._memory_infos(sess.input_meminfos, self.input_names())
 
     def memory_info_for_outputs(self) -> Outputs:
         """Return where ORT places each output: a collection indexed by position and name."""
-        return self._memory_infos(self._sess.output_meminfos, self.output_names())
+        sess = self._sess
+        _engine.require("input_meminfos", "memory_info_for_outputs()")
+        return self._memory_infos(sess.output_meminfos, self.output_names())
 
     @staticmethod
     def _memory_infos(infos: list[Any], names: list[str]) -> Outputs:
@@ -245,8 +249,10 @@ class Session:
         strings = {option_string(f"set_ep_dynamic_options() key {k!r}", k):
                    option_string(f"set_ep_dynamic_options() value of {k!r}", v)
                    for k, v in opts.items()}
+        sess = self._sess
+        _engine.require("set_ep_dynamic_options", "set_ep_dynamic_options()", OptionError)
         try:
-            self._sess.set_ep_dynamic_options(strings)
+            sess.set_ep_dynamic_options(strings)
         except StateError:
             raise
         except Exception as exc:

@@ -568,7 +568,7 @@ def _host_array(ov: Any, et: ElementType) -> np.ndarray[Any, Any]:
     shape = tuple(int(d) for d in ov.shape())
     if et.is_native:
         return np.asarray(ov.numpy())
-    nbytes = int(ov.tensor_size_in_bytes())
+    nbytes = _engine.tensor_size_in_bytes(ov, et.bits)
     if nbytes == 0:
         return np.zeros(shape, dtype=et.dtype)
     if ov.device_name().lower() != "cpu":
