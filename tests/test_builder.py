@@ -116,7 +116,7 @@ READ_BACK: list[tuple[dict[str, Any], str, Any]] = [
     ({"intra_op_num_threads": 2}, "intra_op_num_threads", 2),
     ({"inter_op_num_threads": 3}, "inter_op_num_threads", 3),
     ({"log_id": "my-session"}, "logid", "my-session"),
-    ({"session_log_severity_level": 3}, "log_severity_level", 3),
+    ({"session_log_severity_level": 3}, "log_severity_level", _engine.log_severity(3)),
     ({"session_log_verbosity_level": 1}, "log_verbosity_level", 1),
     ({"graph_optimization_level": "disable"}, "graph_optimization_level",
      C.GraphOptimizationLevel.ORT_DISABLE_ALL),

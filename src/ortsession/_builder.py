@@ -101,7 +101,8 @@ def build_session(
         return _fell_back(session, reason, stacklevel)
 
     try:
-        session = _create(ort_options, source, label, requested, options)
+        with _engine.captured_log() as log:
+            session = _create(ort_options, source, label, requested, options)
     except _InitError as exc:
         # Tell a provider failure from a model problem: the model must work on CPU alone.
         session = _create(ort_options, source, label, (CPU,), options)
@@ -111,6 +112,16 @@ def build_session(
             raise ProviderError(
                 f"{reason}; pass fallback_to_cpu=True to run on CPU instead"
             ) from exc.cause
+        return _fell_back(session, reason, stacklevel)
+    # Some providers fail to load with a log line only (onnxruntime-gpu without CUDA: "Failed
+    # to create CUDAExecutionProvider"), and ORT goes on without them: that is a fallback too.
+    dropped = [name for name in requested if name not in session.get_providers()]
+    if dropped:
+        names = ", ".join(repr(short_name(name)) for name in dropped)
+        why = "; ".join(dict.fromkeys(log)) or "ONNX Runtime left it out without saying why"
+        reason = f"execution provider {names} failed to initialise: {why}"
+        if not options.fallback_to_cpu:
+            raise ProviderError(f"{reason}; pass fallback_to_cpu=True to run on CPU instead")
         return _fell_back(session, reason, stacklevel)
     return BuiltSession(session, tuple(session.get_providers()), None)
 

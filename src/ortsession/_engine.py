@@ -27,9 +27,14 @@ a clear :class:`~ortsession.OrtError` from :func:`require` naming it:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from typing import Any, Final
 
 from ._errors import ModelLoadError, OrtError, TerminatedError
@@ -53,9 +58,11 @@ __all__ = [
     "C",
     "CPU_DEVICE",
     "available_providers",
+    "captured_log",
     "clean_message",
     "ensure_environment",
     "logger",
+    "has",
     "ort_version",
     "require",
     "translate",
@@ -84,10 +91,15 @@ _FEATURES: Final = {  # name: (present in this binding, the first onnxruntime th
 }
 
 
+def has(feature: str) -> bool:
+    """Tell whether this ORT's binding has ``feature`` (a key of ``_FEATURES``)."""
+    return _FEATURES[feature][0]
+
+
 def require(feature: str, what: str, error: type[OrtError] = OrtError) -> None:
     """Raise ``error`` saying that ``what`` needs ``feature``, which this ORT's binding lacks."""
-    present, since = _FEATURES[feature]
-    if not present:
+    if not has(feature):
+        since = _FEATURES[feature][1]
         raise error(f"{what} is not available with onnxruntime {ort_version()}: its Python "
                     f"binding lacks {feature} (added in onnxruntime {since}); upgrade "
                     f"onnxruntime (or the ONNX Runtime distribution in use) to {since} or newer")
@@ -95,7 +107,7 @@ def require(feature: str, what: str, error: type[OrtError] = OrtError) -> None:
 
 def tensor_size_in_bytes(ov: Any, bits: int) -> int:
     """Bytes of a tensor OrtValue's data, ``bits`` per element (sub-byte types packed)."""
-    if _FEATURES["tensor_size_in_bytes"][0]:
+    if has("tensor_size_in_bytes"):
         return int(ov.tensor_size_in_bytes())
     count = 1
     for dim in ov.shape():
@@ -156,13 +168,79 @@ def ensure_environment(log_severity_level: int | None = None) -> None:
             _env_ready = True
 
 
+class _Keep(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage().split("] ", 1)[-1])
+
+
+_ORT_LINE: Final = re.compile(r"\[([VIWEF]):onnxruntime:[^\]]*\]\s*(.*?)(?:\x1b\[[0-9;]*m)*$")
+_ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
+_capture_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def captured_log() -> Iterator[list[str]]:
+    """Collect ORT's warning and error messages logged while the block runs.
+
+    For example why a provider failed to load, which ORT only logs. They come cleaned, in the
+    list yielded. With log forwarding (1.32+) they are read from :data:`logger`. Without it,
+    ORT's default logger is opened to warnings for the block and file descriptor 2 is
+    redirected to a temporary file, so nothing reaches the terminal: ORT's lines are collected
+    (and passed to :data:`logger`), any other line written meanwhile is written back to stderr
+    afterwards.
+    Callers use it around session creation, never around runs.
+    """
+    messages: list[str] = []
+    if LOG_FORWARDING:
+        handler = _Keep(messages)
+        logger.addHandler(handler)
+        try:
+            yield messages
+        finally:
+            logger.removeHandler(handler)
+        return
+    with _capture_lock, tempfile.TemporaryFile() as sink:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(sink.fileno(), 2)
+            C.set_default_logger_severity(2)
+            try:
+                yield messages
+            finally:
+                C.set_default_logger_severity(_SILENT)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        sink.seek(0)
+        others: list[str] = []
+        for line in sink.read().decode("utf-8", "replace").splitlines():
+            match = _ORT_LINE.search(line)
+            if match:
+                message = clean_message(match[2])
+                level = _PY_LEVELS[min("VIWEF".index(match[1]), 4)]
+                logger.log(level, "[Default] %s", message)
+                if level >= logging.WARNING:
+                    messages.append(message)
+            elif _ANSI.sub("", line).strip():
+                others.append(line)
+        if others:
+            with contextlib.suppress(Exception):
+                sys.stderr.write("\n".join(others) + "\n")
+
+
 def environment_created() -> bool:
     """Tell whether :func:`ensure_environment` has run in this process."""
     return _env_ready
 
 
 _PREFIX = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*")
-_LOCATION = re.compile(r"(?:[A-Za-z]:)?[\w./\\-]+\.(?:cc|cpp|cxx|h|hpp|cu)(?::\d+)?\s*")
+_LOCATION = re.compile(r"(?:[A-Za-z]:)?[\w./\\-]+\.(?:cc|cpp|cxx|h|hpp|cu)\b(?::\d+)?\s*")
 
 
 def _skip_signature(text: str) -> str:
@@ -191,6 +269,7 @@ def clean_message(message: str) -> str:
     for piece in _LOCATION.split(text):
         parts.append(_skip_signature(piece) if parts else piece)
     text = re.sub(r"\s{2,}", " ", " ".join(p.strip() for p in parts if p.strip())).strip()
+    text = _PREFIX.sub("", text)  # a status behind a location ("x.cc:12 f() [ONNXRuntimeError]")
     return text.rstrip(".") or message.strip()
 
 

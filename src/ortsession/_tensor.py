@@ -529,7 +529,7 @@ def _pack(arr: np.ndarray[Any, Any], et: ElementType) -> np.ndarray[Any, Any]:
     lanes = raw.reshape(-1, per)
     out = np.zeros(lanes.shape[0], np.uint8)
     for i in range(per):
-        out |= lanes[:, i] << np.uint8(i * bits)
+        np.bitwise_or(out, lanes[:, i] << np.uint8(i * bits), out=out)
     return out
 
 

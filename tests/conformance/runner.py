@@ -173,6 +173,22 @@ def ort_limitation(case_id: str, detail: str) -> str:
                 "installed on this machine (passes where it is)")
     if "layout_ == 0" in detail:
         return "ORT's RNN/GRU/LSTM kernels do not support layout=1 (batch-major)"
+    # what an older ONNX Runtime (before the one the corpus was written for) does not know yet
+    m = re.search(r"Unsupported model IR version: (\d+), max supported IR version: (\d+)", detail)
+    if m:
+        return f"this ORT reads models up to IR version {m[2]} (the case is IR {m[1]})"
+    m = re.search(r"Unrecognized attribute: (\w+) for operator (\w+)", detail)
+    if m:
+        return f"this ORT's {m[2]} predates its attribute {m[1]}"
+    m = re.search(r"(?:Invalid tensor data type|is not a registered type|not currently "
+                  r"registered or supported)", detail)
+    if m:
+        return "this ORT does not support an element type of the case"
+    m = re.search(r"Opset (\d+) is under development|opset \d+ is not supported|"
+                  r"ONNX Runtime only \*guarantees\* support for models stamped with official "
+                  r"released onnx opset versions", detail)
+    if m:
+        return "this ORT predates the case's opset"
     return ""
 
 

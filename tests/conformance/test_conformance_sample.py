@@ -214,6 +214,9 @@ def test_corpus_casts_pass_whatever_the_reference_puts_out_of_range(
     gives 0): any such choice passes, and a changed in-range value still fails."""
     (case,) = [c for c in corpus if c.id == f"node/{name}"]
     assert case.undefined_elements > 0
+    as_is = runner.run_case(case, "ours")
+    if as_is.status == "rejected" and runner.ort_limitation(case.id, as_is.detail):
+        pytest.skip(f"this onnxruntime rejects the case: {as_is.detail}")
     inputs, expected = case.data_sets[0]
     (mask,) = case.defined[0]
     ref = expected[0]
