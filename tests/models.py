@@ -164,15 +164,16 @@ IDENTITY_RECIPES: dict[int, tuple[int, int | Literal["passthrough"] | None]] = {
 
 
 @functools.cache
-def ort_loads(elem_type: int) -> bool:
+def ort_loads(elem_type: int, passthrough: bool = False) -> bool:
     """Tell whether the installed ONNX Runtime loads :func:`identity` of *elem_type* (its
-    passthrough form for ``FLOAT4E2M1``). Older versions lack some types: before 1.2x, int2/uint2,
-    float4e2m1, float8e8m0 and the kernels of opsets above 21 (ORT also caps the IR version)."""
+    passthrough form, no node, with *passthrough* or for ``FLOAT4E2M1``). Older versions lack
+    some types (int2/uint2, float4e2m1, float8e8m0), the Cast kernels of int4/uint4, opsets
+    above 21 and newer IR versions."""
     import onnxruntime  # noqa: TID251 - probes what this engine supports, as plain ORT
 
     if elem_type not in IDENTITY_RECIPES:
         return False
-    passthrough = IDENTITY_RECIPES[elem_type][1] == "passthrough"
+    passthrough = passthrough or IDENTITY_RECIPES[elem_type][1] == "passthrough"
     model = identity(elem_type, name_out="x" if passthrough else "y")
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4
@@ -192,7 +193,7 @@ def supported_elem_types() -> list[int]:
     lack more (:func:`ort_loads`).
     """
     return sorted(t for t, (_, via) in IDENTITY_RECIPES.items()
-                  if via != "passthrough" and ort_loads(t))
+                  if via != "passthrough" and ort_loads(t) and ort_loads(t, passthrough=True))
 
 
 def passthrough_elem_types() -> list[int]:
@@ -200,7 +201,7 @@ def passthrough_elem_types() -> list[int]:
     :func:`supported_elem_types` plus ``FLOAT4E2M1``, which only a node-less graph
     (``identity(FLOAT4E2M1, name_out=<name_in>)``) carries (in ORT versions that know it).
     """
-    return sorted(t for t in IDENTITY_RECIPES if ort_loads(t))
+    return sorted(t for t in IDENTITY_RECIPES if ort_loads(t, passthrough=True))
 
 
 def unsupported_elem_types() -> list[int]:

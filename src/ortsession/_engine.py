@@ -21,6 +21,7 @@ a clear :class:`~ortsession.OrtError` from :func:`require` naming it:
 * ``InferenceSession.input_meminfos`` (1.23+): ``memory_info_for_inputs()`` / ``_outputs()``.
 * ``InferenceSession.set_ep_dynamic_options`` (1.24+): ``set_ep_dynamic_options()``.
 * ``OrtValue.tensor_size_in_bytes`` (1.23+): computed from shape and element size instead.
+* ``OrtValue.to_dlpack`` (1.21+): DLPack export of bfloat16/float8 tensors.
 * exception classes added over time (``EPFail``, ``ModelLoadCanceled``, …): only those present
   are matched.
 """
@@ -88,6 +89,7 @@ _FEATURES: Final = {  # name: (present in this binding, the first onnxruntime th
     "input_meminfos": (hasattr(C.InferenceSession, "input_meminfos"), "1.23"),
     "set_ep_dynamic_options": (hasattr(C.InferenceSession, "set_ep_dynamic_options"), "1.24"),
     "tensor_size_in_bytes": (hasattr(C.OrtValue, "tensor_size_in_bytes"), "1.23"),
+    "to_dlpack": (hasattr(C.OrtValue, "to_dlpack"), "1.21"),
 }
 
 
