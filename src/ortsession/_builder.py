@@ -25,7 +25,7 @@ from typing import Any
 from . import _config, _engine
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import CustomOpLibraryError, ModelLoadError, OptionError, ProviderError
-from ._guard import check_model_bytes
+from ._guard import check_external_data, check_model_bytes
 from ._options import SessionOptions
 from ._providers import CPU, Provider, short_name
 
@@ -161,6 +161,8 @@ def _model_source(
                              f"{exc.strerror or exc}") from exc
     if empty:
         raise ModelLoadError(f"cannot load model {label}: the file is empty")
+    if not _engine.CHECKS_EXTERNAL_DATA:
+        check_external_data(path, label)
     return path, label
 
 

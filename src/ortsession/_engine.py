@@ -82,6 +82,15 @@ _PY_LEVELS: Final = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR
 LOG_FORWARDING: Final = hasattr(C, "set_default_logger_callback")
 """True when this ORT routes its log to Python (1.32+); else its log is silenced (severity 4)."""
 
+def _version() -> tuple[int, int]:
+    parts = re.findall(r"\d+", str(_ort.__version__))[:2]
+    return (int(parts[0]), int(parts[1])) if len(parts) == 2 else (0, 0)
+
+
+CHECKS_EXTERNAL_DATA: Final = _version() >= (1, 24)
+"""True when ORT itself refuses external data outside the model's folder (a behaviour, not an
+API: the one place decided by version); before 1.24 ``_guard.check_external_data`` does it."""
+
 _SILENT: Final = 4  # ORT's "fatal": nothing is logged short of an abort
 
 _FEATURES: Final = {  # name: (present in this binding, the first onnxruntime that has it)

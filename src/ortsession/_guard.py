@@ -26,13 +26,14 @@ the end of the file. Other formats (not ELF) are left to the loader, which refus
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 from typing import Final
 
 from ._errors import CustomOpLibraryError, ModelLoadError
 
-__all__ = ["FIELD_BUDGET", "check_library_file", "check_model_bytes"]
+__all__ = ["FIELD_BUDGET", "check_external_data", "check_library_file", "check_model_bytes"]
 
 FIELD_BUDGET: Final = 1_000_000
 """Fields walked at most; the rest of a bigger model is left to ONNX Runtime."""
@@ -138,8 +139,12 @@ def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
             raise _MalformedError(start, "varint longer than 10 bytes")
 
 
-def _walk(data: bytes) -> None:
-    """Walk ``data`` as a ModelProto; raise :class:`_MalformedError` at the first problem."""
+def _walk(data: bytes, found: list[tuple[str, str]] | None = None) -> None:
+    """Walk ``data`` as a ModelProto; raise :class:`_MalformedError` at the first problem.
+
+    With ``found``, the ``(key or value, text)`` strings of every tensor's ``external_data``
+    entries are appended to it, in order.
+    """
     # stack of (message type, end offset, field path such as "model.graph.node")
     stack: list[tuple[str, int, str]] = [("ModelProto", len(data), "model")]
     pos = 0
@@ -173,10 +178,12 @@ def _walk(data: bytes) -> None:
                 name, kind = known
                 if kind == _S:
                     try:
-                        data[pos:pos + length].decode("utf-8")
+                        text = data[pos:pos + length].decode("utf-8")
                     except UnicodeDecodeError as exc:
                         raise _MalformedError(pos + exc.start,
                                               f"{path}.{name} is not valid UTF-8") from None
+                    if found is not None and path.endswith(".external_data"):
+                        found.append((name, text))
                 else:
                     stack.append((kind, pos + length, f"{path}.{name}"))
                     continue
@@ -204,6 +211,37 @@ def check_model_bytes(data: bytes, source: str) -> None:
     except _MalformedError as exc:
         raise ModelLoadError(f"cannot load model {source}: not a valid ONNX model: "
                              f"{exc.message} (at byte {exc.offset})") from None
+
+
+def check_external_data(path: str, label: str) -> None:
+    """Refuse a model file whose tensors' external data lie outside its folder.
+
+    ONNX Runtime 1.24 and newer refuse an absolute ``location`` or one that escapes the model's
+    folder (``../weights.bin``); older versions read any file. The builder calls this for those.
+
+    Raises:
+        ModelLoadError: such a location (or a malformed model: see :func:`check_model_bytes`).
+    """
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError:
+        return  # ORT reports what it cannot read
+    found: list[tuple[str, str]] = []
+    try:
+        _walk(data, found)
+    except _MalformedError as exc:
+        raise ModelLoadError(f"cannot load model {label}: not a valid ONNX model: "
+                             f"{exc.message} (at byte {exc.offset})") from None
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    for (field, text), (next_field, location) in itertools.pairwise(found):
+        if (field, text, next_field) != ("key", "location", "value"):
+            continue
+        target = os.path.realpath(os.path.join(folder, location))
+        if os.path.isabs(location) or not target.startswith(folder + os.sep):
+            raise ModelLoadError(
+                f"cannot load model {label}: external data location {location!r} is outside "
+                f"the model's folder {folder!r}; it must be a relative path inside it")
 
 
 _ELF_MAGIC: Final = b"\x7fELF"
