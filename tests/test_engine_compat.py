@@ -77,8 +77,6 @@ def test_an_import_error_inside_onnxruntime_is_not_hidden() -> None:
 
 
 @pytest.mark.parametrize(("feature", "use"), [
-    ("input_meminfos", lambda s: s.memory_info_for_inputs()),
-    ("input_meminfos", lambda s: s.memory_info_for_outputs()),
     ("set_ep_dynamic_options", lambda s: s.set_ep_dynamic_options({"a": "b"})),
 ])
 def test_a_missing_binding_feature_is_named_when_used(feature: str, use: object) -> None:
@@ -97,6 +95,22 @@ def test_a_missing_binding_feature_is_named_when_used(feature: str, use: object)
         with pytest.raises(ort.OrtError, match=rf"not available with onnxruntime "
                                                rf"{_engine.ort_version()}.*{feature}.*{since}"):
             use(session)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("arena", [True, False])
+def test_memory_info_on_cpu_with_any_binding(arena: bool) -> None:
+    # onnxruntime < 1.23 has no input_meminfos: on the CPU provider alone the answer is known
+    from ortsession import models
+
+    with ort.session(models.path("demo/model.onnx"), {"enable_cpu_mem_arena": arena}) as s:
+        for infos, names in ((s.memory_info_for_inputs(), ["x", "bias"]),
+                             (s.memory_info_for_outputs(), ["y"])):
+            assert list(infos.keys()) == names
+            for info in infos.values():
+                assert (info.name, info.id, info.mem_type, info.device_type,
+                        info.device_mem_type, info.vendor_id) == ("Cpu", 0, "default", "cpu",
+                                                                   "default", 0)
+                assert info.allocator_type == ("arena" if arena else "device")
 
 
 def test_global_thread_pools_need_a_binding_that_has_them() -> None:
