@@ -42,7 +42,7 @@ class Entry:
 # ml_dtypes, and onnx of the test extra), so that pyproject.toml's ranges are measured.
 ENTRIES = (
     Entry("oldest", "oldest supported: onnxruntime and the library lower bounds", "cpu",
-          ("onnxruntime==1.20.1", "numpy==1.26.4", "ml_dtypes==0.5.0", "onnx==1.18.0",
+          ("onnxruntime==1.20.1", "numpy==1.26.4", "ml_dtypes==0.5.0", "onnx==1.20.1",
            "scipy<1.16", "scikit-learn<1.8")),
     Entry("newest", "newest onnxruntime (the lock's)", "cpu"),
     Entry("gpu", "newest onnxruntime-gpu, on a machine without a GPU", "gpu",

@@ -7,6 +7,7 @@ The full run (every case, ``docs/conformance.md``) is ``make conformance``.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +39,13 @@ def sample(corpus: list[runner.Case]) -> Sample:
 
 
 def test_the_corpus_is_complete(sample: Sample) -> None:
+    from onnx.backend.test.case.node import collect_testcases
+
     node = [c for c in sample.corpus if c.source == "node"]
-    assert len(node) == 1884
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        names = [tc.name for tc in collect_testcases()]
+    assert [c.name for c in node] == names  # every case of this onnx (1884 in onnx 1.23.2)
     assert {c.source for c in sample.corpus} == set(runner.SOURCES)
 
 
@@ -73,6 +79,8 @@ def test_ortsession_passes_wherever_plain_onnxruntime_passes(sample: Sample) -> 
 
 def test_ortsession_passes_what_the_raw_binding_cannot_feed_or_return(sample: Sample) -> None:
     unsupported = [i for i, r in sample.raw.items() if r.status == "unsupported"]
+    if not unsupported and _older_ort():
+        pytest.skip("this onnxruntime rejects every exotic case of the sample at load")
     assert unsupported, "the sample should hold bfloat16/float8/int4 cases"
     failed = {i: f"{sample.ours[i].status}: {sample.ours[i].detail}" for i in unsupported
               if sample.ours[i].status != "pass"}
@@ -114,6 +122,12 @@ def test_the_model_guard_accepts_every_corpus_model(sample: Sample) -> None:
 
     for case in sample.corpus:
         check_model_bytes(case.model, case.id)
+
+
+def _older_ort() -> bool:
+    from ortsession import _engine
+
+    return tuple(int(p) for p in _engine.ort_version().split(".")[:2]) < (1, 32)
 
 
 def _cast_model(source: str, target: str, like: bool = False) -> Any:
