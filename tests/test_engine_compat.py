@@ -237,3 +237,68 @@ def test_gpu_wheel_cuda_fallback_is_reported_and_quiet() -> None:
     assert "providers ['cpu']" in out
     assert "reason None" not in out and "cuda" in out.split("reason", 1)[1].lower()
     assert "warning ProviderFallbackWarning" in out
+
+
+# --- checks ortsession makes itself because ONNX Runtime before 1.24 / 1.31 does not -------------
+
+def _model_with_initializer(raw: bytes, dims: list[int], elem_type: int = 1) -> bytes:
+    from onnx import helper
+
+    init = helper.make_tensor("w", elem_type, [0], b"", raw=True)
+    del init.dims[:]
+    init.dims.extend(dims)
+    init.raw_data = raw  # as a hostile or broken writer would leave it
+    graph = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "g", [],
+                              [helper.make_tensor_value_info("y", elem_type, None)], [init])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)],
+                             ir_version=10).SerializeToString()
+
+
+@pytest.mark.parametrize(("raw", "dims", "elem_type", "ok"), [
+    (bytes(16), [2, 2], 1, True), (bytes(15), [2, 2], 1, False), (bytes(17), [2, 2], 1, False),
+    (b"", [0, 3], 1, True), (bytes(4), [], 1, True), (bytes(3), [], 1, False),
+    (bytes(2), [3], 22, True), (bytes(1), [3], 22, False),  # int4: two per byte
+    (bytes(1), [3], 26, True), (bytes(2), [5], 26, True), (bytes(1), [5], 26, False),  # int2
+    (bytes(16), [2], 11, True), (bytes(8), [2], 11, False),
+], ids=lambda v: str(len(v)) if isinstance(v, bytes) else str(v))
+def test_initializer_raw_data_must_match_its_dims(raw: bytes, dims: list[int], elem_type: int,
+                                                   ok: bool) -> None:
+    # ONNX Runtime before 1.31 reads past a short raw_data (SIGSEGV): refused before it loads
+    from ortsession._guard import check_model_bytes
+
+    model = _model_with_initializer(raw, dims, elem_type)
+    if ok:
+        check_model_bytes(model, "<bytes>")
+        return
+    with pytest.raises(ort.ModelLoadError, match=r"raw_data holds \d+ bytes, but dims"):
+        check_model_bytes(model, "<bytes>")
+    with pytest.raises(ort.ModelLoadError, match="raw_data holds"):
+        ort.session_from_bytes(model)
+
+
+@pytest.mark.parametrize(("location", "ok"), [
+    ("weights.bin", True), ("sub/weights.bin", True), ("../outside.bin", False),
+    ("/abs/outside.bin", False), ("sub/../../outside.bin", False),
+])
+def test_external_data_must_stay_in_the_model_folder(tmp_path: Path, location: str,
+                                                     ok: bool) -> None:
+    from onnx import TensorProto, helper
+
+    from ortsession._guard import check_external_data
+
+    init = helper.make_tensor("w", TensorProto.FLOAT, [2], [0.0, 0.0])
+    init.ClearField("float_data")
+    init.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "8")):
+        entry = init.external_data.add()
+        entry.key, entry.value = key, value
+    graph = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "g", [],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])], [init])
+    path = tmp_path / "model.onnx"
+    path.write_bytes(helper.make_model(graph, ir_version=10, opset_imports=[
+        helper.make_opsetid("", 21)]).SerializeToString())
+    if ok:
+        check_external_data(str(path), repr(str(path)))
+        return
+    with pytest.raises(ort.ModelLoadError, match="outside the model's folder"):
+        check_external_data(str(path), repr(str(path)))
