@@ -271,9 +271,11 @@ def check_external_data(path: str, label: str) -> None:
 
     ONNX Runtime 1.24 and newer refuse an absolute ``location`` or one that escapes the model's
     folder (``../weights.bin``); older versions read any file. The builder calls this for those.
+    The same walk refuses a ``raw_data`` that does not match its tensor (older versions read
+    past it); a file that is not a model at all is left to ORT's own message.
 
     Raises:
-        ModelLoadError: such a location (or a malformed model: see :func:`check_model_bytes`).
+        ModelLoadError: such a location or tensor.
     """
     try:
         with open(path, "rb") as stream:
@@ -284,6 +286,8 @@ def check_external_data(path: str, label: str) -> None:
     try:
         _walk(data, found)
     except _MalformedError as exc:
+        if "raw_data holds" not in exc.message:
+            return  # not a model: ORT says so in its own words
         raise ModelLoadError(f"cannot load model {label}: not a valid ONNX model: "
                              f"{exc.message} (at byte {exc.offset})") from None
     folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))

@@ -386,7 +386,7 @@ def _node_cases() -> list[Case]:
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # the case generators overflow on purpose
-        testcases = collect_testcases()
+        testcases = collect_testcases(None)  # (onnx < 1.21 requires the argument)
     return [_make_case("node", tc.name, tc.model, tc.data_sets, tc.rtol, tc.atol)
             for tc in testcases]
 
