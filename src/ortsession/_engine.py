@@ -33,7 +33,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any, Final
@@ -214,6 +213,8 @@ def captured_log() -> Iterator[list[str]]:
         finally:
             logger.removeHandler(handler)
         return
+    import tempfile
+
     with _capture_lock, tempfile.TemporaryFile() as sink:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
