@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# What `make test` installs: the `dev` extra, pinned by this lock (made by `make lock`).
+LOCK   := constraints-dev.txt
+UV     := uv==0.13.9
 
-.PHONY: demo test lint bench conformance soak clean
+.PHONY: demo test lint bench conformance soak clean lock matrix wheel-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -34,5 +37,23 @@ conformance: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow --timeout 3600
 
+# Refresh the lock: every package of the `dev` extra, resolved once for Python 3.10 to 3.13 on
+# every platform (uv's universal resolution), from pyproject.toml's ranges.
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet '$(UV)'
+	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
+		--quiet -o $(LOCK)
+
+# The suite against several ONNX Runtimes, each in its own venv (.venv-matrix/<name>); writes
+# the table of docs/compatibility.md. MATRIX="oldest newest" runs some entries only.
+matrix:
+	$(PYTHON) tools/matrix.py $(if $(MATRIX),--only $(MATRIX)) --write-docs
+
+# A wheel built from the checkout, installed in a clean venv, runs `ortsession demo` (~30 s;
+# also part of `make test`).
+wheel-test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_wheel.py
+
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-lock .venv-matrix build dist .mypy_cache .ruff_cache .pytest_cache

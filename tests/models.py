@@ -62,6 +62,7 @@ __all__ = [
     "map_model",
     "node_test_dirs",
     "optional_model",
+    "ort_loads",
     "passthrough_elem_types",
     "sequence_model",
     "sklearn_classifier",
@@ -162,30 +163,53 @@ IDENTITY_RECIPES: dict[int, tuple[int, int | Literal["passthrough"] | None]] = {
 ``"passthrough"`` (no node; the graph output is the graph input)."""
 
 
+@functools.cache
+def ort_loads(elem_type: int, passthrough: bool = False) -> bool:
+    """Tell whether the installed ONNX Runtime loads :func:`identity` of *elem_type* (its
+    passthrough form, no node, with *passthrough* or for ``FLOAT4E2M1``). Older versions lack
+    some types (int2/uint2, float4e2m1, float8e8m0), the Cast kernels of int4/uint4, opsets
+    above 21 and newer IR versions."""
+    import onnxruntime  # noqa: TID251 - probes what this engine supports, as plain ORT
+
+    if elem_type not in IDENTITY_RECIPES:
+        return False
+    passthrough = passthrough or IDENTITY_RECIPES[elem_type][1] == "passthrough"
+    model = identity(elem_type, name_out="x" if passthrough else "y")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4
+    try:
+        onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception:
+        return False
+    return True
+
+
 def supported_elem_types() -> list[int]:
     """The ``TensorProto`` element types for which :func:`identity` (distinct input and output
-    names) loads and runs in this ONNX Runtime (1.32, CPU), in enum order.
+    names) loads and runs in this ONNX Runtime (CPU), in enum order.
 
-    Every type except ``FLOAT4E2M1`` (see :func:`passthrough_elem_types`), the complex types and
-    the float6 types (see :func:`unsupported_elem_types`).
+    With ORT 1.32: every type except ``FLOAT4E2M1`` (see :func:`passthrough_elem_types`), the
+    complex types and the float6 types (see :func:`unsupported_elem_types`). Older versions
+    lack more (:func:`ort_loads`).
     """
-    return sorted(t for t, (_, via) in IDENTITY_RECIPES.items() if via != "passthrough")
+    return sorted(t for t, (_, via) in IDENTITY_RECIPES.items()
+                  if via != "passthrough" and ort_loads(t) and ort_loads(t, passthrough=True))
 
 
 def passthrough_elem_types() -> list[int]:
     """Every element type ONNX Runtime can feed and fetch, in enum order: those of
     :func:`supported_elem_types` plus ``FLOAT4E2M1``, which only a node-less graph
-    (``identity(FLOAT4E2M1, name_out=<name_in>)``) carries.
+    (``identity(FLOAT4E2M1, name_out=<name_in>)``) carries (in ORT versions that know it).
     """
-    return sorted(IDENTITY_RECIPES)
+    return sorted(t for t in IDENTITY_RECIPES if ort_loads(t, passthrough=True))
 
 
 def unsupported_elem_types() -> list[int]:
-    """ONNX element types that ONNX Runtime 1.32 rejects in any model, in enum order: those this
-    ``onnx`` knows beyond :func:`passthrough_elem_types` (``COMPLEX64``, ``COMPLEX128``,
-    ``FLOAT6E2M3``, ``FLOAT6E3M2``)."""
+    """ONNX element types that this ONNX Runtime rejects in any model, in enum order: those this
+    ``onnx`` knows beyond :func:`passthrough_elem_types` (with ORT 1.32: ``COMPLEX64``,
+    ``COMPLEX128``, ``FLOAT6E2M3``, ``FLOAT6E3M2``)."""
     known = TP.DataType.values()
-    return sorted(t for t in known if t not in IDENTITY_RECIPES and t != TP.UNDEFINED)
+    return sorted(t for t in known if t not in passthrough_elem_types() and t != TP.UNDEFINED)
 
 
 def identity(

@@ -22,8 +22,9 @@ from onnx import TensorProto
 from onnxruntime.capi import _pybind_state as C  # noqa: TID251
 
 import models
-from ortsession import NotFoundError
+from ortsession import NotFoundError, _engine
 from ortsession import models as bundled
+from ortsession._types import element_type
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAKE_MODELS = REPO_ROOT / "tools" / "make_models.py"
@@ -59,15 +60,18 @@ def _pattern(elem_type: int, nbytes: int) -> bytes:
 )
 def test_identity_copies_every_bit_pattern(elem_type: int) -> None:
     name_out = "x" if elem_type == TP.FLOAT4E2M1 else "y"
+    if name_out == "y" and not models.ort_loads(elem_type):  # e.g. no Cast of int4 before 1.2x
+        pytest.skip(f"onnxruntime {ort.__version__} has no kernel to copy {type_name(elem_type)}")
     sess = session(models.identity(elem_type, shape=(16, 16), name_out=name_out))
     value = C.OrtValue.ortvalue_from_shape_and_onnx_type([16, 16], elem_type, CPU)
-    nbytes = value.tensor_size_in_bytes()
+    bits = element_type(elem_type).bits
+    nbytes = _engine.tensor_size_in_bytes(value, bits)  # OrtValue's own method is 1.23+
     data = _pattern(elem_type, nbytes)
     ctypes.memmove(value.data_ptr(), data, nbytes)
     (out,) = sess._sess.run_with_ort_values({"x": value}, [name_out], ort.RunOptions())
     assert out.shape() == [16, 16]
     assert out.data_type() == value.data_type()
-    assert ctypes.string_at(out.data_ptr(), out.tensor_size_in_bytes()) == data
+    assert ctypes.string_at(out.data_ptr(), _engine.tensor_size_in_bytes(out, bits)) == data
 
 
 def test_identity_strings() -> None:
@@ -79,6 +83,8 @@ def test_identity_strings() -> None:
 
 @pytest.mark.parametrize("elem_type", [TP.FLOAT, TP.INT4, TP.FLOAT8E8M0, TP.INT2], ids=type_name)
 def test_identity_signature(elem_type: int) -> None:
+    if not models.ort_loads(elem_type):
+        pytest.skip(f"onnxruntime {ort.__version__} does not know {type_name(elem_type)}")
     sess = session(models.identity(elem_type, shape=("B", 5), name_in="in", name_out="out"))
     (inp,) = sess.get_inputs()
     (out,) = sess.get_outputs()
@@ -91,9 +97,15 @@ def test_supported_types_are_all_but_float4_complex_float6() -> None:
     supported = set(models.supported_elem_types())
     passthrough = set(models.passthrough_elem_types())
     unsupported = set(models.unsupported_elem_types())
-    assert passthrough - supported == {TP.FLOAT4E2M1}
-    assert unsupported == {TP.COMPLEX64, TP.COMPLEX128, TP.FLOAT6E2M3, TP.FLOAT6E3M2}
+    assert not [t for t in passthrough - supported
+                if models.IDENTITY_RECIPES[t][1] != "passthrough" and models.ort_loads(t)]
+    never = {getattr(TP, n) for n in ("COMPLEX64", "COMPLEX128", "FLOAT6E2M3", "FLOAT6E3M2")
+             if hasattr(TP, n)}  # (the float6 types are onnx 1.23+)
+    assert unsupported >= never
     assert passthrough | unsupported == set(TP.DataType.values()) - {TP.UNDEFINED}
+    if tuple(int(p) for p in ort.__version__.split(".")[:2]) >= (1, 32):  # exactly, in 1.32
+        assert passthrough - supported == {TP.FLOAT4E2M1}
+        assert unsupported == never
 
 
 def test_float4_needs_a_passthrough() -> None:
@@ -103,9 +115,13 @@ def test_float4_needs_a_passthrough() -> None:
 
 @pytest.mark.parametrize("elem_type", models.unsupported_elem_types(), ids=type_name)
 def test_unsupported_types_are_rejected_by_ort(elem_type: int) -> None:
-    with pytest.raises(Exception, match=r"not currently registered|invalid|Type Error"):
+    # (onnxruntime before 1.32 says "Invalid tensor data type 27", and older ones lack kernels
+    # or IR versions for int4/int2/float4/float8e8m0)
+    rejected = (r"(?i)not currently registered|invalid|Type Error|could not find an "
+                r"implementation|no kernel for|unsupported model IR version")
+    with pytest.raises(Exception, match=rejected):
         session(models.identity(elem_type))
-    with pytest.raises(Exception, match=r"not currently registered|invalid|Type Error"):
+    with pytest.raises(Exception, match=rejected):
         session(models.identity(elem_type, name_out="x"))
 
 
@@ -379,7 +395,12 @@ def test_node_test_dirs(kind: str) -> None:
         )
         names = [i.name for i in sess.get_inputs()]
         for inputs, expected in data_sets:
-            got = sess.run(None, dict(zip(names, inputs, strict=True)))
+            try:
+                got = sess.run(None, dict(zip(names, inputs, strict=True)))
+            except Exception as exc:  # older ORTs meet the missing locale at run, not at load
+                if "Failed to construct locale" in str(exc):  # (even without a case change)
+                    break
+                raise
             models.assert_values_close(got, expected, rtol=1e-3, atol=1e-5, where=case.name)
 
 

@@ -122,7 +122,12 @@ def test_backend_case(case: models.BackendCase) -> None:
             # alternate the two input forms of SPEC §6: positional and by name
             feed: Any = (list(inputs) if n % 2 == 0
                          else dict(zip(s.input_names(), inputs)))
-            out = s.run(feed)
+            try:
+                out = s.run(feed)
+            except ort.RunError as exc:  # older ORTs meet the missing locale at run time
+                if "Failed to construct locale" in str(exc):
+                    pytest.xfail("StringNormalizer needs the en_US.UTF-8 locale, not installed")
+                raise
             assert len(out) == len(expected), f"{case.name}: {out.names()}"
             for name, value, want in zip(out.names(), out, expected):
                 assert_similar(want, _as_numpy(value), RTOL, ATOL,

@@ -16,10 +16,16 @@ def test_every_type_ort_accepts_is_in_the_table() -> None:
     for et in ElementType:
         if et is ElementType.STRING:
             continue
-        ov = _engine.C.OrtValue.ortvalue_from_shape_and_onnx_type([2], int(et),
-                                                                  _engine.CPU_DEVICE)
+        try:
+            ov = _engine.C.OrtValue.ortvalue_from_shape_and_onnx_type([2], int(et),
+                                                                      _engine.CPU_DEVICE)
+        except RuntimeError:  # "tensor type 25 is not supported": an older ORT
+            assert tuple(int(p) for p in _engine.ort_version().split(".")[:2]) < (1, 31), et
+            continue
         assert ov.data_type() == f"tensor({et.onnx_name})"
-        assert ov.tensor_size_in_bytes() == et.packed_nbytes(2)
+        assert _engine.tensor_size_in_bytes(ov, et.bits) == et.packed_nbytes(2)
+        if _engine.has("tensor_size_in_bytes"):
+            assert ov.tensor_size_in_bytes() == et.packed_nbytes(2)
 
 
 def test_enum_values_are_onnx_numbers() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from . import _config, _engine
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import CustomOpLibraryError, ModelLoadError, OptionError, ProviderError
-from ._guard import check_model_bytes
+from ._guard import check_external_data, check_model_bytes
 from ._options import SessionOptions
 from ._providers import CPU, Provider, short_name
 
@@ -101,7 +101,8 @@ def build_session(
         return _fell_back(session, reason, stacklevel)
 
     try:
-        session = _create(ort_options, source, label, requested, options)
+        with _engine.captured_log() as log:
+            session = _create(ort_options, source, label, requested, options)
     except _InitError as exc:
         # Tell a provider failure from a model problem: the model must work on CPU alone.
         session = _create(ort_options, source, label, (CPU,), options)
@@ -111,6 +112,16 @@ def build_session(
             raise ProviderError(
                 f"{reason}; pass fallback_to_cpu=True to run on CPU instead"
             ) from exc.cause
+        return _fell_back(session, reason, stacklevel)
+    # Some providers fail to load with a log line only (onnxruntime-gpu without CUDA: "Failed
+    # to create CUDAExecutionProvider"), and ORT goes on without them: that is a fallback too.
+    dropped = [name for name in requested if name not in session.get_providers()]
+    if dropped:
+        names = ", ".join(repr(short_name(name)) for name in dropped)
+        why = "; ".join(dict.fromkeys(log)) or "ONNX Runtime left it out without saying why"
+        reason = f"execution provider {names} failed to initialise: {why}"
+        if not options.fallback_to_cpu:
+            raise ProviderError(f"{reason}; pass fallback_to_cpu=True to run on CPU instead")
         return _fell_back(session, reason, stacklevel)
     return BuiltSession(session, tuple(session.get_providers()), None)
 
@@ -150,6 +161,8 @@ def _model_source(
                              f"{exc.strerror or exc}") from exc
     if empty:
         raise ModelLoadError(f"cannot load model {label}: the file is empty")
+    if not _engine.CHECKS_EXTERNAL_DATA:
+        check_external_data(path, label)
     return path, label
 
 
@@ -172,7 +185,7 @@ def _ort_session_options(
     so = _engine.C.SessionOptions()
     so.logid = options.log_id or config.log_id
     if options.session_log_severity_level is not None:
-        so.log_severity_level = options.session_log_severity_level
+        so.log_severity_level = _engine.log_severity(options.session_log_severity_level)
     so.log_verbosity_level = options.session_log_verbosity_level
     so.graph_optimization_level = getattr(_engine.C.GraphOptimizationLevel,
                                           options.graph_optimization_level.ort)

@@ -124,6 +124,9 @@ def configure(opts: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         if name not in _FIELDS:
             raise unknown_field(_WHAT, name, _FIELDS)
     checked: dict[str, Any] = {name: _check_value(name, value) for name, value in given.items()}
+    if checked.get("use_global_thread_pools"):
+        _engine.require("set_global_thread_pool_sizes",
+                        "configure(use_global_thread_pools=True)", OptionError)
     with _state.lock:
         alive = sum(1 for session in list(_state.sessions) if not session.closed)
         if alive:

@@ -8,30 +8,64 @@ Everything else in the package reaches ONNX Runtime through the names defined he
   clean message (no C++ file paths, no ``[ONNXRuntimeError] : 1 : FAIL :`` prefix).
 * :func:`ensure_environment` — routes ORT's log output into Python :mod:`logging` (logger
   ``"ortsession.ort"``) so that no C++ noise is printed on stderr.
+
+Every ORT distribution that provides the ``onnxruntime`` module (``onnxruntime``,
+``onnxruntime-gpu``, vendor builds) from 1.20 on is supported. What an older binding lacks is
+detected here, once, by feature (never by version number), and each user of a missing feature gets
+a clear :class:`~ortsession.OrtError` from :func:`require` naming it:
+
+* ``set_default_logger_callback`` (1.32+): without it ORT's log cannot be routed to Python, so it
+  is silenced instead (every ORT logger at severity 4, fatal: :data:`LOG_FORWARDING`).
+* ``set_global_thread_pool_sizes`` (1.23+): the global thread pools of
+  ``configure(use_global_thread_pools=True)``.
+* ``InferenceSession.input_meminfos`` (1.23+): ``memory_info_for_inputs()`` / ``_outputs()``.
+* ``InferenceSession.set_ep_dynamic_options`` (1.24+): ``set_ep_dynamic_options()``.
+* ``OrtValue.tensor_size_in_bytes`` (1.23+): computed from shape and element size instead.
+* ``OrtValue.to_dlpack`` (1.21+): DLPack export of bfloat16/float8 tensors.
+* exception classes added over time (``EPFail``, ``ModelLoadCanceled``, …): only those present
+  are matched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
 import re
+import sys
 import threading
+from collections.abc import Iterator
 from typing import Any, Final
 
-import onnxruntime as _ort  # the single import of onnxruntime in the package
-from onnxruntime.capi import _pybind_state as C
-
 from ._errors import ModelLoadError, OptionError, OrtError, TerminatedError
+
+_EXTRAS_HINT: Final = (
+    "ortsession needs ONNX Runtime, and no `onnxruntime` module is installed: install "
+    "ortsession with the engine of your machine, `pip install 'ortsession[cpu]'` (the CPU "
+    "wheel, onnxruntime) or `pip install 'ortsession[gpu]'` (onnxruntime-gpu), or install "
+    "any other ONNX Runtime distribution that provides the `onnxruntime` module (1.20 or newer)"
+)
+
+try:
+    import onnxruntime as _ort  # the single import of onnxruntime in the package
+    from onnxruntime.capi import _pybind_state as C
+except ModuleNotFoundError as _exc:  # pragma: no cover - exercised in a subprocess test
+    if _exc.name != "onnxruntime":  # a broken install: ORT's own error says more
+        raise
+    raise ImportError(_EXTRAS_HINT) from None
 
 __all__ = [
     "C",
     "CPU_DEVICE",
     "available_providers",
+    "captured_log",
     "clean_message",
     "ensure_environment",
     "logger",
+    "has",
     "ort_version",
+    "require",
     "translate",
 ]
 
@@ -44,6 +78,61 @@ CPU_DEVICE: Final = C.OrtDevice(C.OrtDevice.cpu(), C.OrtDevice.default_memory(),
 """The host device, as ORT's ``OrtDevice``."""
 
 _PY_LEVELS: Final = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+
+LOG_FORWARDING: Final = hasattr(C, "set_default_logger_callback")
+"""True when this ORT routes its log to Python (1.32+); else its log is silenced (severity 4)."""
+
+def _version() -> tuple[int, int]:
+    parts = re.findall(r"\d+", str(_ort.__version__))[:2]
+    return (int(parts[0]), int(parts[1])) if len(parts) == 2 else (0, 0)
+
+
+CHECKS_EXTERNAL_DATA: Final = _version() >= (1, 24)
+"""True when ORT itself refuses external data outside the model's folder (a behaviour, not an
+API: the one place decided by version); before 1.24 ``_guard.check_external_data`` does it."""
+
+_SILENT: Final = 4  # ORT's "fatal": nothing is logged short of an abort
+
+_FEATURES: Final = {  # name: (present in this binding, the first onnxruntime that has it)
+    "set_global_thread_pool_sizes": (hasattr(C, "set_global_thread_pool_sizes"), "1.23"),
+    "input_meminfos": (hasattr(C.InferenceSession, "input_meminfos"), "1.23"),
+    "set_ep_dynamic_options": (hasattr(C.InferenceSession, "set_ep_dynamic_options"), "1.24"),
+    "tensor_size_in_bytes": (hasattr(C.OrtValue, "tensor_size_in_bytes"), "1.23"),
+    "to_dlpack": (hasattr(C.OrtValue, "to_dlpack"), "1.21"),
+}
+
+
+def has(feature: str) -> bool:
+    """Tell whether this ORT's binding has ``feature`` (a key of ``_FEATURES``)."""
+    return _FEATURES[feature][0]
+
+
+def require(feature: str, what: str, error: type[OrtError] = OrtError) -> None:
+    """Raise ``error`` saying that ``what`` needs ``feature``, which this ORT's binding lacks."""
+    if not has(feature):
+        since = _FEATURES[feature][1]
+        raise error(f"{what} is not available with onnxruntime {ort_version()}: its Python "
+                    f"binding lacks {feature} (added in onnxruntime {since}); upgrade "
+                    f"onnxruntime (or the ONNX Runtime distribution in use) to {since} or newer")
+
+
+def tensor_size_in_bytes(ov: Any, bits: int) -> int:
+    """Bytes of a tensor OrtValue's data, ``bits`` per element (sub-byte types packed)."""
+    if has("tensor_size_in_bytes"):
+        return int(ov.tensor_size_in_bytes())
+    count = 1
+    for dim in ov.shape():
+        count *= int(dim)
+    return (count * bits + 7) // 8
+
+
+def log_severity(requested: int) -> int:
+    """Return the severity to give ORT for a session or run that asks for ``requested``.
+
+    As asked where ORT's log reaches Python, else 4 (fatal), so that nothing reaches stderr.
+    """
+    return requested if LOG_FORWARDING or requested < 0 else _SILENT
+
 
 _env_lock = threading.Lock()
 _env_ready = False
@@ -83,8 +172,79 @@ def ensure_environment(log_severity_level: int | None = None) -> None:
         if log_severity_level is not None:
             _default_severity = log_severity_level
         if not _env_ready or log_severity_level is not None:
-            C.set_default_logger_callback(_forward_log, _default_severity)
+            if LOG_FORWARDING:
+                C.set_default_logger_callback(_forward_log, _default_severity)
+            else:
+                C.set_default_logger_severity(_SILENT)
             _env_ready = True
+
+
+class _Keep(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage().split("] ", 1)[-1])
+
+
+_ORT_LINE: Final = re.compile(r"\[([VIWEF]):onnxruntime:[^\]]*\]\s*(.*?)(?:\x1b\[[0-9;]*m)*$")
+_ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
+_capture_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def captured_log() -> Iterator[list[str]]:
+    """Collect ORT's warning and error messages logged while the block runs.
+
+    For example why a provider failed to load, which ORT only logs. They come cleaned, in the
+    list yielded. With log forwarding (1.32+) they are read from :data:`logger`. Without it,
+    ORT's default logger is opened to warnings for the block and file descriptor 2 is
+    redirected to a temporary file, so nothing reaches the terminal: ORT's lines are collected
+    (and passed to :data:`logger`), any other line written meanwhile is written back to stderr
+    afterwards.
+    Callers use it around session creation, never around runs.
+    """
+    messages: list[str] = []
+    if LOG_FORWARDING:
+        handler = _Keep(messages)
+        logger.addHandler(handler)
+        try:
+            yield messages
+        finally:
+            logger.removeHandler(handler)
+        return
+    import tempfile
+
+    with _capture_lock, tempfile.TemporaryFile() as sink:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(sink.fileno(), 2)
+            C.set_default_logger_severity(2)
+            try:
+                yield messages
+            finally:
+                C.set_default_logger_severity(_SILENT)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        sink.seek(0)
+        others: list[str] = []
+        for line in sink.read().decode("utf-8", "replace").splitlines():
+            match = _ORT_LINE.search(line)
+            if match:
+                message = clean_message(match[2])
+                level = _PY_LEVELS[min("VIWEF".index(match[1]), 4)]
+                logger.log(level, "[Default] %s", message)
+                if level >= logging.WARNING:
+                    messages.append(message)
+            elif _ANSI.sub("", line).strip():
+                others.append(line)
+        if others:
+            with contextlib.suppress(Exception):
+                sys.stderr.write("\n".join(others) + "\n")
 
 
 def environment_created() -> bool:
@@ -93,7 +253,7 @@ def environment_created() -> bool:
 
 
 _PREFIX = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*")
-_LOCATION = re.compile(r"(?:[A-Za-z]:)?[\w./\\-]+\.(?:cc|cpp|cxx|h|hpp|cu)(?::\d+)?\s*")
+_LOCATION = re.compile(r"(?:[A-Za-z]:)?[\w./\\-]+\.(?:cc|cpp|cxx|h|hpp|cu)\b(?::\d+)?\s*")
 
 
 def _skip_signature(text: str) -> str:
@@ -122,6 +282,7 @@ def clean_message(message: str) -> str:
     for piece in _LOCATION.split(text):
         parts.append(_skip_signature(piece) if parts else piece)
     text = re.sub(r"\s{2,}", " ", " ".join(p.strip() for p in parts if p.strip())).strip()
+    text = _PREFIX.sub("", text)  # a status behind a location ("x.cc:12 f() [ONNXRuntimeError]")
     return text.rstrip(".") or message.strip()
 
 
@@ -135,23 +296,34 @@ def translate(exc: BaseException, error: type[OrtError], context: str) -> OrtErr
     ``error`` is; a missing or invalid model file stays a :class:`ModelLoadError`.
     """
     message = clean_message(str(exc))
-    if isinstance(exc, (C.NoSuchFile, C.InvalidProtobuf, C.NoModel)):
+    if isinstance(exc, _LOAD_ERRORS):
         error = ModelLoadError
     if _TERMINATED.search(message) and "exiting due to terminate flag" in message.lower():
         error = TerminatedError
     return error(f"{context}: {message}" if message else context)
 
 
+def _classes(*names: str) -> tuple[type[BaseException], ...]:
+    """ORT's exception classes of these names that this binding has (some are recent)."""
+    return tuple(getattr(C, name) for name in names if isinstance(getattr(C, name, None), type))
+
+
+_LOAD_ERRORS: Final = _classes("NoSuchFile", "InvalidProtobuf", "NoModel")
+_ORT_ERRORS: Final = (
+    *_classes("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "EngineError",
+              "RuntimeException", "InvalidProtobuf", "ModelLoaded", "NotImplemented",
+              "InvalidGraph", "EPFail", "ModelLoadCanceled", "ModelRequiresCompilation",
+              "NotFound"),
+    RuntimeError,
+    # pybind11 turns std::invalid_argument/out_of_range (e.g. a bad config entry),
+    # std::bad_alloc and undecodable message bytes into these:
+    ValueError, IndexError, OverflowError, MemoryError,
+)
+
+
 def is_ort_exception(exc: BaseException) -> bool:
     """Tell whether ``exc`` was raised by ORT's binding (as opposed to a bug of ours)."""
-    return isinstance(exc, (C.Fail, C.InvalidArgument, C.NoSuchFile, C.NoModel, C.EngineError,
-                            C.RuntimeException, C.InvalidProtobuf, C.ModelLoaded,
-                            C.NotImplemented, C.InvalidGraph, C.EPFail, C.ModelLoadCanceled,
-                            C.ModelRequiresCompilation, C.NotFound, RuntimeError,
-                            # pybind11 turns std::invalid_argument/out_of_range (e.g. a bad
-                            # config entry), std::bad_alloc and undecodable message bytes
-                            # into these:
-                            ValueError, IndexError, OverflowError, MemoryError))
+    return isinstance(exc, _ORT_ERRORS)
 
 
 def add_external_initializers(so: Any, names: list[str], values: list[Any]) -> None:

@@ -26,13 +26,14 @@ the end of the file. Other formats (not ELF) are left to the loader, which refus
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 from typing import Final
 
 from ._errors import CustomOpLibraryError, ModelLoadError
 
-__all__ = ["FIELD_BUDGET", "check_library_file", "check_model_bytes"]
+__all__ = ["FIELD_BUDGET", "check_external_data", "check_library_file", "check_model_bytes"]
 
 FIELD_BUDGET: Final = 1_000_000
 """Fields walked at most; the rest of a bigger model is left to ONNX Runtime."""
@@ -138,16 +139,57 @@ def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
             raise _MalformedError(start, "varint longer than 10 bytes")
 
 
-def _walk(data: bytes) -> None:
-    """Walk ``data`` as a ModelProto; raise :class:`_MalformedError` at the first problem."""
+# bits per element of the fixed-size ONNX element types (TensorProto.DataType numbers)
+_BITS: Final = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32,
+                13: 64, 14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4,
+                23: 4, 24: 8, 25: 2, 26: 2}  # fmt: skip
+
+
+class _Tensor:
+    """What the walk saw of one TensorProto: dims, data_type, raw_data size, data_location."""
+
+    def __init__(self) -> None:
+        self.dims: list[int] = []
+        self.data_type = 0
+        self.raw: int | None = None
+        self.external = False
+
+    def problem(self) -> str:
+        """Why ``raw_data`` cannot hold the tensor (ONNX Runtime before 1.31 reads past it)."""
+        bits = _BITS.get(self.data_type)
+        if self.raw is None or self.external or bits is None:
+            return ""
+        if any(d >= 2**62 for d in self.dims):  # a negative dim: left to ORT
+            return ""
+        count = 1
+        for d in self.dims:
+            count *= d
+        need = (count * bits + 7) // 8
+        if self.raw == need:
+            return ""
+        return (f"raw_data holds {self.raw} bytes, but dims {self.dims} of element type "
+                f"{self.data_type} need {need}")
+
+
+def _walk(data: bytes, found: list[tuple[str, str]] | None = None) -> None:
+    """Walk ``data`` as a ModelProto; raise :class:`_MalformedError` at the first problem.
+
+    With ``found``, the ``(key or value, text)`` strings of every tensor's ``external_data``
+    entries are appended to it, in order.
+    """
     # stack of (message type, end offset, field path such as "model.graph.node")
     stack: list[tuple[str, int, str]] = [("ModelProto", len(data), "model")]
+    tensors: list[_Tensor] = []  # one per TensorProto on the stack
     pos = 0
     budget = FIELD_BUDGET
     while stack:
         message, end, path = stack[-1]
         if pos == end:
             stack.pop()
+            if message == "TensorProto":
+                problem = tensors.pop().problem()
+                if problem:
+                    raise _MalformedError(end, f"{path}: {problem}")
             continue
         budget -= 1
         if budget < 0:
@@ -158,7 +200,14 @@ def _walk(data: bytes) -> None:
         if number == 0:
             raise _MalformedError(field_start, f"field number 0 in {path}")
         if wire == 0:
-            _, pos = _varint(data, pos, end)
+            value, pos = _varint(data, pos, end)
+            if message == "TensorProto":
+                if number == 1:
+                    tensors[-1].dims.append(value)
+                elif number == 2:
+                    tensors[-1].data_type = value
+                elif number == 14:
+                    tensors[-1].external = value == 1
         elif wire in (1, 5):
             pos += 8 if wire == 1 else 4
             if pos > end:
@@ -168,17 +217,28 @@ def _walk(data: bytes) -> None:
             if length > end - pos:
                 raise _MalformedError(field_start, f"field {number} of {path} is {length} "
                                                    f"bytes long, past the end of its message")
+            if message == "TensorProto" and number == 9:
+                tensors[-1].raw = length
+            elif message == "TensorProto" and number == 1:  # packed dims
+                at = pos
+                while at < pos + length:
+                    dim, at = _varint(data, at, pos + length)
+                    tensors[-1].dims.append(dim)
             known = _SCHEMA[message].get(number)
             if known is not None:
                 name, kind = known
                 if kind == _S:
                     try:
-                        data[pos:pos + length].decode("utf-8")
+                        text = data[pos:pos + length].decode("utf-8")
                     except UnicodeDecodeError as exc:
                         raise _MalformedError(pos + exc.start,
                                               f"{path}.{name} is not valid UTF-8") from None
+                    if found is not None and path.endswith(".external_data"):
+                        found.append((name, text))
                 else:
                     stack.append((kind, pos + length, f"{path}.{name}"))
+                    if kind == "TensorProto":
+                        tensors.append(_Tensor())
                     continue
             pos += length
         else:
@@ -204,6 +264,41 @@ def check_model_bytes(data: bytes, source: str) -> None:
     except _MalformedError as exc:
         raise ModelLoadError(f"cannot load model {source}: not a valid ONNX model: "
                              f"{exc.message} (at byte {exc.offset})") from None
+
+
+def check_external_data(path: str, label: str) -> None:
+    """Refuse a model file whose tensors' external data lie outside its folder.
+
+    ONNX Runtime 1.24 and newer refuse an absolute ``location`` or one that escapes the model's
+    folder (``../weights.bin``); older versions read any file. The builder calls this for those.
+    The same walk refuses a ``raw_data`` that does not match its tensor (older versions read
+    past it); a file that is not a model at all is left to ORT's own message.
+
+    Raises:
+        ModelLoadError: such a location or tensor.
+    """
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError:
+        return  # ORT reports what it cannot read
+    found: list[tuple[str, str]] = []
+    try:
+        _walk(data, found)
+    except _MalformedError as exc:
+        if "raw_data holds" not in exc.message:
+            return  # not a model: ORT says so in its own words
+        raise ModelLoadError(f"cannot load model {label}: not a valid ONNX model: "
+                             f"{exc.message} (at byte {exc.offset})") from None
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    for (field, text), (next_field, location) in itertools.pairwise(found):
+        if (field, text, next_field) != ("key", "location", "value"):
+            continue
+        target = os.path.realpath(os.path.join(folder, location))
+        if os.path.isabs(location) or not target.startswith(folder + os.sep):
+            raise ModelLoadError(
+                f"cannot load model {label}: external data location {location!r} is outside "
+                f"the model's folder {folder!r}; it must be a relative path inside it")
 
 
 _ELF_MAGIC: Final = b"\x7fELF"

@@ -274,6 +274,8 @@ def _ro_of(run_options: Any) -> Any:
 def _session_device(sess: Any, index: int) -> Any:
     """Return the OrtDevice where the session places output ``index``."""
     C = _engine.C
+    if not _engine.has("input_meminfos"):  # onnxruntime < 1.23: let ORT allocate on the host
+        return _engine.CPU_DEVICE
     info = sess.output_meminfos[index]
     name = str(info.name).lower()
     for prefix, kind in _DEVICES.items():

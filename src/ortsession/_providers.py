@@ -60,6 +60,7 @@ class Provider(Enum):
     AZURE = ("azure", "AzureExecutionProvider", ())
     ARMNN = ("armnn", "ArmNNExecutionProvider", ())
     ACL = ("acl", "ACLExecutionProvider", ())
+    TVM = ("tvm", "TvmExecutionProvider", ())  # known to onnxruntime 1.20 only
 
     def __init__(self, short: str, long_name: str, aliases: tuple[str, ...]) -> None:
         self.short: Final = short

@@ -29,7 +29,7 @@ class RunOptions:
     mirroring the reference's ``run_options:tag([value])``.
     """
 
-    __slots__ = ("__weakref__", "_ro")
+    __slots__ = ("__weakref__", "_ro", "_severity")
 
     def __init__(self, opts: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """Create run options from a dict and/or keyword arguments (see :func:`run_options`)."""
@@ -37,6 +37,7 @@ class RunOptions:
 
         values = merge_fields(opts, fields, what="run option")
         self._ro = _engine.C.RunOptions()
+        self._severity = -1
         for key, value in values.items():
             if key not in _FIELDS:
                 import difflib
@@ -66,8 +67,10 @@ class RunOptions:
         Default: ``-1``, meaning the session's severity applies (``-1`` may be set again).
         """
         if value is not None:
-            self._ro.log_severity_level = _check_level("log_severity_level", value, -1, 4)
-        return int(self._ro.log_severity_level)
+            self._severity = _check_level("log_severity_level", value, -1, 4)
+            # an ORT that cannot route its log to Python keeps it silent (see _engine)
+            self._ro.log_severity_level = _engine.log_severity(self._severity)
+        return self._severity
 
     def log_verbosity_level(self, value: int | None = None) -> int:
         """Read or set the run's verbose log level (used when severity is 0). Default: ``0``."""

@@ -174,11 +174,28 @@ class Session:
 
     def memory_info_for_inputs(self) -> Outputs:
         """Return where ORT expects each input: a collection indexed by position and name."""
-        return self._memory_infos(self._sess.input_meminfos, self.input_names())
+        sess = self._sess
+        if not _engine.has("input_meminfos"):
+            return self._host_memory_infos("memory_info_for_inputs()", self.input_names())
+        return self._memory_infos(sess.input_meminfos, self.input_names())
 
     def memory_info_for_outputs(self) -> Outputs:
         """Return where ORT places each output: a collection indexed by position and name."""
-        return self._memory_infos(self._sess.output_meminfos, self.output_names())
+        sess = self._sess
+        if not _engine.has("input_meminfos"):
+            return self._host_memory_infos("memory_info_for_outputs()", self.output_names())
+        return self._memory_infos(sess.output_meminfos, self.output_names())
+
+    def _host_memory_infos(self, what: str, names: list[str]) -> Outputs:
+        # onnxruntime < 1.23 cannot say; on the CPU provider alone the answer is known: host
+        # memory, from the arena unless enable_cpu_mem_arena is off (what 1.23+ reports)
+        if self.providers() != ["cpu"]:
+            _engine.require("input_meminfos", f"{what} with providers {self.providers()}")
+        info = MemoryInfo(name="Cpu", id=0, mem_type="default",
+                          allocator_type="arena" if self._options.enable_cpu_mem_arena
+                          else "device", device_type="cpu", device_mem_type="default",
+                          vendor_id=0)
+        return Outputs(names, [info] * len(names))
 
     @staticmethod
     def _memory_infos(infos: list[Any], names: list[str]) -> Outputs:
@@ -248,8 +265,10 @@ class Session:
         strings = {option_string(f"set_ep_dynamic_options() key {k!r}", k):
                    option_string(f"set_ep_dynamic_options() value of {k!r}", v)
                    for k, v in opts.items()}
+        sess = self._sess
+        _engine.require("set_ep_dynamic_options", "set_ep_dynamic_options()", OptionError)
         try:
-            self._sess.set_ep_dynamic_options(strings)
+            sess.set_ep_dynamic_options(strings)
         except StateError:
             raise
         except Exception as exc:

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _engine
 from ._arraylike import foreign_array, is_foreign_array
-from ._errors import TensorError
+from ._errors import ElementTypeError, TensorError
 from ._types import ElementType, element_type, element_type_from_dtype, element_type_from_onnx_name
 
 __all__ = ["Tensor", "tensor", "tensor_from_bytes"]
@@ -166,6 +166,8 @@ class Tensor:
             return self._array.__dlpack__(**kwargs)
         if self._etype is _STRING or self._etype.is_packed:
             raise TensorError(f"__dlpack__: DLPack cannot carry {self._etype.type_name} tensors")
+        _engine.require("to_dlpack", f"__dlpack__ of a {self._etype.type_name} tensor",
+                        TensorError)
         try:
             return self._to_ortvalue().to_dlpack()
         except Exception as exc:  # ORT built without DLPack support
@@ -709,7 +711,7 @@ def _pack(arr: np.ndarray[Any, Any], et: ElementType) -> np.ndarray[Any, Any]:
     lanes = raw.reshape(-1, per)
     out = np.zeros(lanes.shape[0], np.uint8)
     for i in range(per):
-        out |= lanes[:, i] << np.uint8(i * bits)
+        np.bitwise_or(out, lanes[:, i] << np.uint8(i * bits), out=out)
     return out
 
 
@@ -731,16 +733,22 @@ def ortvalue_from_array(arr: np.ndarray[Any, Any], et: ElementType) -> Any:
     C = _engine.C
     if et.is_native:
         return C.OrtValue.ortvalue_from_numpy(arr, _engine.CPU_DEVICE)
-    if et.is_packed:
-        ov = C.OrtValue.ortvalue_from_shape_and_onnx_type(list(arr.shape), int(et),
-                                                          _engine.CPU_DEVICE)
-        packed = _pack(arr, et)
-        if packed.size:
-            ctypes.memmove(ov.data_ptr(), packed.ctypes.data, packed.size)
-        return ov
-    # np.asarray, not np.ascontiguousarray: the latter makes a 0-d array 1-d (shape [1])
-    raw = np.asarray(arr, order="C").view(np.uint16 if et.bits == 16 else np.uint8)
-    return C.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, int(et))
+    try:
+        if et.is_packed:
+            ov = C.OrtValue.ortvalue_from_shape_and_onnx_type(list(arr.shape), int(et),
+                                                              _engine.CPU_DEVICE)
+            packed = _pack(arr, et)
+            if packed.size:
+                ctypes.memmove(ov.data_ptr(), packed.ctypes.data, packed.size)
+            return ov
+        # np.asarray, not np.ascontiguousarray: the latter makes a 0-d array 1-d (shape [1])
+        raw = np.asarray(arr, order="C").view(np.uint16 if et.bits == 16 else np.uint8)
+        return C.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, int(et))
+    except RuntimeError as exc:  # an older ORT that does not know the type (e.g. int2 < 1.24)
+        raise ElementTypeError(
+            f"{et.type_name} tensors cannot be handed to onnxruntime {_engine.ort_version()}: "
+            f"its binding does not know the element type ({_engine.clean_message(str(exc))}); "
+            f"newer onnxruntime versions do") from None
 
 
 def _host_array(ov: Any, et: ElementType) -> np.ndarray[Any, Any]:
@@ -748,7 +756,7 @@ def _host_array(ov: Any, et: ElementType) -> np.ndarray[Any, Any]:
     shape = tuple(int(d) for d in ov.shape())
     if et.is_native:
         return np.asarray(ov.numpy())
-    nbytes = int(ov.tensor_size_in_bytes())
+    nbytes = _engine.tensor_size_in_bytes(ov, et.bits)
     if nbytes == 0:
         return np.zeros(shape, dtype=et.dtype)
     if ov.device_name().lower() != "cpu":

@@ -202,7 +202,7 @@ def save_npz(path: str, outputs: ort.Outputs) -> list[str]:
     A tensor is stored under its output name; a sequence element ``i`` as ``NAME/i``; a map as
     ``NAME/keys`` and ``NAME/values``; empty optionals are skipped (and returned).
     """
-    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    arrays: dict[str, Any] = {}  # (numpy 2's stubs match **kwargs of arrays to allow_pickle)
     skipped: list[str] = []
     for name, value in outputs.items():
         _flatten_for_npz(name, value, arrays, skipped)
@@ -211,7 +211,7 @@ def save_npz(path: str, outputs: ort.Outputs) -> list[str]:
         raise UsageError(f"--save {path!r}: directory {directory!r} does not exist")
     try:
         with open(path, "wb") as stream:
-            np.savez(stream, **arrays)  # type: ignore[arg-type]
+            np.savez(stream, **arrays)
     except OSError as exc:
         raise UsageError(f"--save {path!r}: cannot write it: {exc.strerror or exc}") from None
     return skipped
