@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 
 from . import models as models
+from ._batcher import Batcher
 from ._builder import ProviderFallbackWarning
 from ._collections import MemoryInfo, ModelMetadata, NamedValues, Outputs
 from ._config import configure
@@ -64,6 +65,7 @@ __all__ = [
     "tensor_from_bytes",
     "version",
     # sessions and running
+    "Batcher",
     "IOBinding",
     "Outputs",
     "RunOptions",
