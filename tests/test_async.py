@@ -8,15 +8,16 @@ import gc
 import statistics
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import ml_dtypes
-import models
 import numpy as np
 import pytest
 from onnx import TensorProto
 
+import models
 import ortsession as ort
 from ortsession import _async, _engine
 
@@ -228,13 +229,11 @@ def test_cancel_with_a_timeout_and_the_session_works_after() -> None:
 
 def test_cancelled_run_frees_its_inputs() -> None:
     with _slow_session() as s:
-        x = np.ones((models.SLOW_SIZE, models.SLOW_SIZE), np.float32)
-        import weakref
-
-        ref = weakref.ref(x)
+        feed = {"x": np.ones((models.SLOW_SIZE, models.SLOW_SIZE), np.float32)}
+        ref = weakref.ref(feed["x"])
 
         async def main() -> None:
-            task = asyncio.create_task(s.run_async({"x": x}))
+            task = asyncio.create_task(s.run_async(feed))
             await asyncio.sleep(0.2)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -242,7 +241,7 @@ def test_cancelled_run_frees_its_inputs() -> None:
 
         asyncio.run(main())
         assert _native_idle()
-        del x
+        feed.clear()
         gc.collect()
         assert ref() is None
 
