@@ -244,6 +244,8 @@ class Batcher:
                         break
                     self._cond.wait(remaining)
                 batch = self._take(key)
+            if not batch:  # closed without draining, or every request was cancelled
+                continue
             try:
                 self._run(batch)
             except BaseException as exc:  # a bug of ours: answer the callers, keep serving
