@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import itertools
 import json
 import os
 import time
@@ -904,7 +905,7 @@ def mlp(hidden: Sequence[int] = (64, 256, 64), batch: str | int = "N", seed: int
     nodes = []
     inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
     current = "x"
-    for i, (n_in, n_out) in enumerate(zip(hidden[:-1], hidden[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(hidden)):
         w = (rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)).astype(np.float32)
         b = (rng.standard_normal(n_out) * 0.1).astype(np.float32)
         inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
