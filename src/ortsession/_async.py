@@ -31,6 +31,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
@@ -53,8 +54,8 @@ MAX_NATIVE_IN_FLIGHT: Final = 256
 
 # ORT run options of the native runs whose callback has not returned yet
 _native_calls: set[Any] = set()
-# id(session) → the generation whose intra-op pool refused RunAsync
-_no_native: dict[int, int] = {}
+# session → the generation whose intra-op pool refused RunAsync
+_no_native: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
 # completions whose loop closed while ORT ran: kept, never freed on one of ORT's threads
 _orphans: list[Any] = []
 _executor: ThreadPoolExecutor | None = None
@@ -186,7 +187,7 @@ async def run(session: Session, inputs: Any, output_names: Any,
         generation = session.generation
         native = (_engine.HAS_RUN_ASYNC and not bound
                   and len(_native_calls) < MAX_NATIVE_IN_FLIGHT
-                  and _no_native.get(id(session)) != generation)
+                  and _no_native.get(session) != generation)
         completion = _Completion(loop, call._ro)
         work: Future[Any] | None = None
         if native:
@@ -201,7 +202,7 @@ async def run(session: Session, inputs: Any, output_names: Any,
                 _native_calls.discard(call._ro)
                 if "thread pool" not in str(exc):
                     raise _engine.translate(exc, RunError, "run()") from None
-                _no_native[id(session)] = generation  # intra_op_num_threads=1: no ORT worker
+                _no_native[session] = generation  # intra_op_num_threads=1: no ORT worker
                 native = False
         if not native:
             work = _pool().submit(run_feed, sess, feed, names, call._ro, bound, "run()")
