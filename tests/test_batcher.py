@@ -316,3 +316,13 @@ def test_closed_session_fails_the_batch(mlp: ort.Session) -> None:
         batcher.run(_sample(0))
     batcher.close()
     assert "closed" in repr(batcher)
+
+
+def test_string_tensors_are_stacked_too() -> None:
+    with ort.session_from_bytes(models.string_model()) as s, \
+            ort.Batcher(s, max_delay_ms=20) as batcher:
+        feeds = [{"x": [f"abc{i}"] * (1 + i % 2)} for i in range(6)]
+        results = _in_threads(lambda i: batcher.run(feeds[i]), 6)
+        for feed, got in zip(feeds, results):
+            assert got["upper"].to_table() == s.run(feed)["upper"].to_table()
+            assert got["y"].to_table() == feed["x"]
