@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import itertools
 import json
 import os
 import time
@@ -60,6 +61,7 @@ __all__ = [
     "load_values",
     "make",
     "map_model",
+    "mlp",
     "node_test_dirs",
     "optional_model",
     "ort_loads",
@@ -911,3 +913,42 @@ def node_test_dirs(kind: str) -> Iterator[BackendCase]:
     for folder in sorted(root.iterdir()):
         if (folder / "model.onnx").is_file():
             yield BackendCase(kind=kind, name=folder.name, path=folder)
+
+
+def mlp(hidden: Sequence[int] = (64, 256, 64), batch: str | int = "N", seed: int = 0) -> bytes:
+    """A row-independent MLP with a batch dimension, for batching and concurrency tests.
+
+    Inputs ``x`` float32 ``[batch, hidden[0]]`` and ``scale`` float32 ``[batch, 1]``; outputs
+    ``y = mlp(x) * scale`` float32 ``[batch, hidden[-1]]`` (``MatMul`` + bias, ``Relu`` between
+    layers, deterministic weights from *seed*), ``label = ArgMax(y, axis=1)`` int64 ``[batch]``
+    and ``norm = ReduceSumSquare(y, axis=1, keepdims)`` float32 ``[batch, 1]``. With the default
+    sizes a run is overhead-bound; ``hidden=(384, 1536, 1536, 384)`` is MiniLM-sized (batching
+    pays off).
+    """
+    rng = np.random.RandomState(seed)
+    nodes = []
+    inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+    current = "x"
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(hidden)):
+        w = (rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)).astype(np.float32)
+        b = (rng.standard_normal(n_out) * 0.1).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        nodes += [helper.make_node("MatMul", [current, f"w{i}"], [f"m{i}"]),
+                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"])]
+        current = f"a{i}"
+        if i < len(hidden) - 2:
+            nodes.append(helper.make_node("Relu", [current], [f"r{i}"]))
+            current = f"r{i}"
+    nodes += [
+        helper.make_node("Mul", [current, "scale"], ["y"]),
+        helper.make_node("ArgMax", ["y"], ["label"], axis=1, keepdims=0),
+        helper.make_node("ReduceSumSquare", ["y", "axis1"], ["norm"], keepdims=1),
+    ]
+    return make(
+        nodes,
+        [_tensor("x", TP.FLOAT, [batch, hidden[0]]), _tensor("scale", TP.FLOAT, [batch, 1])],
+        [_tensor("y", TP.FLOAT, [batch, hidden[-1]]), _tensor("label", TP.INT64, [batch]),
+         _tensor("norm", TP.FLOAT, [batch, 1])],
+        initializers=inits,
+        name="mlp",
+    )

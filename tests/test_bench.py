@@ -36,3 +36,16 @@ def test_import_bench_prints_the_ratio() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ratio ortsession / onnxruntime:" in proc.stdout
     assert "ml_dtypes imported by 'import ortsession': False" in proc.stdout
+
+
+def test_async_bench_quick_prints_its_ratios() -> None:
+    bench = BENCH.parent / "async_bench.py"
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    proc = subprocess.run([sys.executable, str(bench), "--quick"], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for needle in ("raw ORT run_async + future", "ortsession run_async",
+                   "asyncio.to_thread(session.run)", "ratio to raw ORT", "Batcher.run_async",
+                   "throughput ratio batcher / direct", "p99"):
+        assert needle in proc.stdout, f"{needle!r} missing from:\n{proc.stdout}"
+    assert proc.stderr == ""

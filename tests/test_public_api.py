@@ -12,9 +12,9 @@ import ortsession as ort
 EXPECTED = {
     "configure", "load_custom_op_library", "optional", "providers", "resolve_coreml_options",
     "run_options", "session", "session_from_bytes", "tensor", "tensor_from_bytes", "version",
-    "IOBinding", "Outputs", "RunOptions", "Session", "SessionOptions", "CustomOpLibrary",
-    "ElementType", "MemoryInfo", "ModelMetadata", "NamedValues", "Optional", "SparseTensor",
-    "Tensor",
+    "Batcher", "IOBinding", "Outputs", "RunOptions", "Session", "SessionOptions",
+    "CustomOpLibrary", "ElementType", "MemoryInfo", "ModelMetadata", "NamedValues", "Optional",
+    "SparseTensor", "Tensor",
     "TypeInfo", "element_type_names", "CustomOpLibraryError", "ElementTypeError", "InputError",
     "ModelLoadError", "NotFoundError", "OptionError", "OrtError", "ProviderError",
     "ProviderFallbackWarning", "RunError", "StateError", "TensorError", "TerminatedError",

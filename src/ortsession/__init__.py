@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import typing as _typing
 
+from ._batcher import Batcher
 from ._builder import ProviderFallbackWarning
 from ._collections import MemoryInfo, ModelMetadata, NamedValues, Outputs
 from ._config import configure
@@ -68,6 +69,7 @@ __all__ = [
     "tensor_from_bytes",
     "version",
     # sessions and running
+    "Batcher",
     "IOBinding",
     "Outputs",
     "RunOptions",

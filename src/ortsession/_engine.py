@@ -58,6 +58,7 @@ except ModuleNotFoundError as _exc:  # pragma: no cover - exercised in a subproc
 __all__ = [
     "C",
     "CPU_DEVICE",
+    "HAS_RUN_ASYNC",
     "available_providers",
     "captured_log",
     "clean_message",
@@ -76,6 +77,10 @@ logging.getLogger("ortsession").addHandler(logging.NullHandler())
 
 CPU_DEVICE: Final = C.OrtDevice(C.OrtDevice.cpu(), C.OrtDevice.default_memory(), 0)
 """The host device, as ORT's ``OrtDevice``."""
+
+HAS_RUN_ASYNC: Final = hasattr(C.InferenceSession, "run_async")
+"""Whether ORT's binding has ``InferenceSession.run_async`` (a run on ORT's intra-op thread pool
+that calls back when done; ORT 1.16 and later)."""
 
 _PY_LEVELS: Final = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
 

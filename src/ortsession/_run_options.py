@@ -29,7 +29,7 @@ class RunOptions:
     mirroring the reference's ``run_options:tag([value])``.
     """
 
-    __slots__ = ("__weakref__", "_ro", "_severity")
+    __slots__ = ("__weakref__", "_calls", "_ro", "_severity")
 
     def __init__(self, opts: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """Create run options from a dict and/or keyword arguments (see :func:`run_options`)."""
@@ -38,6 +38,7 @@ class RunOptions:
         values = merge_fields(opts, fields, what="run option")
         self._ro = _engine.C.RunOptions()
         self._severity = -1
+        self._calls: set[RunOptions] = set()
         for key, value in values.items():
             if key not in _FIELDS:
                 import difflib
@@ -82,10 +83,32 @@ class RunOptions:
     def terminate(self) -> None:
         """Ask every run using these options to stop; they raise :class:`TerminatedError`."""
         self._ro.terminate = True
+        for call in tuple(self._calls):  # asynchronous runs in progress (see _for_call)
+            call._ro.terminate = True
 
     def reset_terminate(self) -> None:
         """Clear the terminate flag so the options can run again."""
         self._ro.terminate = False
+
+    def _for_call(self) -> RunOptions:
+        """Return a copy for one asynchronous run, which cancelling that run may terminate.
+
+        The copy has these options' fields and terminate flag; until :meth:`_end_call`,
+        :meth:`terminate` on these options reaches it too.
+        """
+        call = _blank()
+        self._calls.add(call)  # before copying the flag: a terminate() in between is not lost
+        ro, mine = call._ro, self._ro
+        ro.logid = mine.logid
+        ro.log_severity_level = mine.log_severity_level
+        ro.log_verbosity_level = mine.log_verbosity_level
+        ro.terminate = mine.terminate
+        call._severity = self._severity
+        return call
+
+    def _end_call(self, call: RunOptions) -> None:
+        """Unlink a copy made by :meth:`_for_call` once its run is over."""
+        self._calls.discard(call)
 
     @property
     def terminated(self) -> bool:
@@ -95,6 +118,15 @@ class RunOptions:
     def __repr__(self) -> str:
         return (f"RunOptions(tag={self.tag()!r}, log_severity_level={self.log_severity_level()}, "
                 f"log_verbosity_level={self.log_verbosity_level()})")
+
+
+def _blank() -> RunOptions:
+    """Return run options with ORT's defaults, without parsing (one per asynchronous run)."""
+    options = RunOptions.__new__(RunOptions)
+    options._ro = _engine.C.RunOptions()
+    options._calls = set()
+    options._severity = -1
+    return options
 
 
 def run_options(opts: Mapping[str, Any] | None = None, /, **fields: Any) -> RunOptions:

@@ -403,6 +403,59 @@ class Session:
         local.into = plan if plan.cacheable else None
         return plan.result
 
+    # -- asynchronous runs (the machinery is in _async.py) ---------------------------------
+    async def run_async(self, inputs: Mapping[str, Any] | list[Any] | tuple[Any, ...],
+                        output_names: list[str] | tuple[str, ...] | None = None,
+                        run_options: RunOptions | None = None) -> Outputs:
+        """Run the model without blocking the event loop: ``await session.run_async(...)``.
+
+        Takes the arguments of :meth:`run`, returns what it returns and raises the same errors
+        with the same messages. The run goes to ONNX Runtime's own ``run_async`` where it can
+        (else to a thread pool); cancelling the awaiting task terminates the run, and the
+        cancellation completes once ORT has stopped. ``terminate()`` on ``run_options`` stops
+        the run too; cancelling never changes ``run_options``.
+        """
+        from . import _async
+
+        return await _async.run(self, inputs, output_names, run_options)
+
+    async def run_into_async(self, inputs: Mapping[str, Any] | list[Any] | tuple[Any, ...],
+                             outputs: Mapping[str, Tensor],
+                             run_options: RunOptions | None = None) -> Outputs:
+        """:meth:`run_into` without blocking the event loop: ``await session.run_into_async(...)``.
+
+        Same arguments, result and errors as :meth:`run_into`; the run takes a worker thread
+        (ORT has no asynchronous IO binding). Cancelling the awaiting task terminates the run.
+        """
+        self._sess  # noqa: B018 — raises StateError when closed
+        if run_options is not None:
+            _ro(run_options)
+        from . import _async
+
+        return await _async.run_into(self, inputs, outputs, run_options)
+
+    def _prepare_run(self, inputs: Any, output_names: Any, run_options: Any
+                     ) -> tuple[Any, dict[str, Any], list[str], dict[str, int] | None, bool]:
+        """Validate a run as :meth:`run` does, in the same order and with the same errors.
+
+        Returns:
+            ``(ORT session, feed, output names, name index or None, whether the run needs an
+            IO binding)``.
+        """
+        sess = self._sess
+        feed, ortvalues = prepare_feed(self._specs, self._order, self._required, inputs)
+        if output_names is None:
+            names = self._output_names
+            index: dict[str, int] | None = self._output_index
+            exotic = bool(self._exotic_outputs)
+        else:
+            names = check_output_names(output_names, self._output_index)
+            index = None
+            exotic = not self._exotic_outputs.isdisjoint(names)
+        if run_options is not None:
+            _ro(run_options)
+        return sess, feed, names, index, exotic or ortvalues
+
     def _bind_into(self, sess: Any, inputs: Any, outputs: Any) -> _IntoPlan:
         if not isinstance(outputs, Mapping) or not outputs:
             raise InputError(f"run_into(): outputs must be a non-empty dict of output name → "
