@@ -316,11 +316,16 @@ def test_the_event_loop_keeps_ticking() -> None:
             late, elapsed = asyncio.run(main(lambda: s.run_async(x)))
             assert elapsed > 0.05, "the runs are too short to show anything"
             assert len(late) > 20
-            worst.append(max(late))
-            if max(late) < 0.010 and statistics.median(late) < 0.002:
+            p95 = statistics.quantiles(late, n=20)[-1]
+            worst.append((max(late), p95))
+            # no stall like blocking run()'s (one tick late by most of the runs' time), and
+            # ticks on time: a single tick of a loaded machine may be late by a scheduler slice
+            if (max(late) < 0.25 * elapsed and p95 < 0.010
+                    and statistics.median(late) < 0.002):
                 break
         else:
-            raise AssertionError(f"ticks late by up to {[f'{w * 1e3:.1f} ms' for w in worst]}")
+            raise AssertionError("ticks late by up to (max, p95) "
+                                 f"{[(f'{m * 1e3:.1f} ms', f'{p * 1e3:.1f} ms') for m, p in worst]}")
         blocked, elapsed = asyncio.run(main(blocking))  # the counter-example: run() blocks
         assert max(blocked) > 0.5 * elapsed
 
