@@ -52,8 +52,14 @@ def _serve(model: str | bytes, options: Mapping[str, Any], plan: Plan, tasks: An
     except BaseException as exc:
         results.put((-1, OrtError(f"a batch worker could not open the model: {exc}")))
         return
+    parent = multiprocessing.parent_process()
     while True:
-        item = tasks.get()
+        try:
+            item = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return  # the job was killed: do not linger
+            continue
         if item is None:
             return
         index, chunk = item

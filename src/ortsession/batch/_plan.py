@@ -5,9 +5,9 @@ shape of one row; which outputs are written; and how rows are grouped:
 
 * ``batch == 0``: every input's first dimension is free — rows are stacked along it, up to
   ``batch_size`` at a time, the last batch of a run runs short;
-* ``batch == B > 0``: every input's first dimension is fixed at ``B`` and every output's first
-  dimension is ``B`` or free (typically a model exported with batch 1) — batches of exactly ``B``
-  rows, the last one padded (the padding rows' outputs are dropped);
+* ``batch == B > 0``: every input has rank 2 or more with its first dimension fixed at ``B``, and
+  every output's first dimension is ``B`` or free (typically a model exported with batch 1) —
+  batches of exactly ``B`` rows, the last one padded (the padding rows' outputs are dropped);
 * ``batch is None``: no batch dimension — one run per row, a row is the whole input.
 """
 
@@ -90,7 +90,7 @@ def _batch_of(inputs: Sequence[TypeInfo], outputs: Sequence[TypeInfo]) -> int | 
         return None
     if all(d < 0 for d in firsts):
         return 0
-    if len(set(firsts)) == 1 and firsts[0] > 0:
+    if len(set(firsts)) == 1 and firsts[0] > 0 and all(len(i.shape or ()) >= 2 for i in inputs):
         size = firsts[0]
         if all(o.shape and o.shape[0] in (size, -1) for o in outputs):
             return size

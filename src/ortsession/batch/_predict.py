@@ -114,8 +114,9 @@ def _model_identity(model: str | bytes) -> str:
 class _Parts:
     """Results gathered in source order until a part is big enough to commit."""
 
-    def __init__(self, sink: Any, state: State, summary: BatchSummary) -> None:
+    def __init__(self, sink: Any, state: State, summary: BatchSummary, commit_rows: int) -> None:
         self.sink = sink
+        self.commit_rows = commit_rows
         self.rows_done = state.rows_done
         self.summary = summary
         self.ids: list[np.ndarray] = []
@@ -137,7 +138,7 @@ class _Parts:
             self.nbytes += sum(a.nbytes for a in result.outputs.values())
         self.errors.extend(result.errors)
         self.summary.errors.extend(RowError(r, m) for r, m in result.errors)
-        if self.nbytes >= _PART_BYTES:
+        if self.nbytes >= _PART_BYTES or self.rows_done - self.committed >= self.commit_rows:
             self.commit()
 
     def commit(self) -> None:
@@ -160,7 +161,7 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
             input_map: Mapping[str, str] | None = None, outputs: Iterable[str] | None = None,
             image: Mapping[str, Any] | None = None, refuse_nan: bool | Iterable[str] = False,
             ray_address: str | None = None, num_cpus: float | None = None,
-            num_gpus: float | None = None, ship_model: bool = True,
+            num_gpus: float | None = None, ship_model: bool = True, commit_rows: int = 100_000,
             **fields: Any) -> BatchSummary:
     """Run every row of ``source`` through ``model`` and write the outputs to ``sink``.
 
@@ -192,6 +193,8 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
         num_gpus: GPUs reserved per Ray actor (default 0).
         ship_model: ray: send the model's bytes through the object store (default), or let each
             actor read the path (shared storage).
+        commit_rows: commit a part at least every this many source rows (also every 64 MB of
+            outputs): what a killed job may have to redo.
         **fields: session options as keyword arguments.
 
     Returns:
@@ -210,6 +213,7 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
     parse_session_options(given)
     if workers is not None:
         _positive("workers", workers)
+    _positive("commit_rows", commit_rows)
     if isinstance(model, (str, os.PathLike)):
         model_ref: str | bytes = os.fspath(model)
     elif isinstance(model, (bytes, bytearray, memoryview)):
@@ -234,7 +238,7 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
         plan = make_plan(planning, src.columns, image_column=src.image_column, image=image,
                          input_map=input_map, outputs=outputs, batch_size=batch_size,
                          refuse_nan=refuse_nan)
-        job = {"model": _model_identity(model_ref), "source": src.description,
+        job = {"model": _model_identity(model_ref), "source": src.description, "rows": src.total,
                "outputs": list(plan.outputs),
                "inputs": {i.name: i.column for i in plan.inputs}}
         state = out.start(job, resume, overwrite)
@@ -243,8 +247,8 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
         if state.complete:
             summary.seconds = time.perf_counter() - started
             return summary
-        rows = _task_rows(plan)
-        parts = _Parts(out, state, summary)
+        rows = _task_rows(plan, commit_rows)
+        parts = _Parts(out, state, summary, commit_rows)
         try:
             with progress_bar(src.total, state.rows_done, wants_progress(progress)) as bar:
                 for result in _results(engine, src, plan, rows, state.rows_done, model_ref,
@@ -261,9 +265,10 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
     return summary
 
 
-def _task_rows(plan: Plan) -> int:
-    """Rows sent to a worker at a time: about 8 MB of input, a multiple of the batch size."""
-    rows = max(1, min(4096, _TASK_BYTES // plan.row_nbytes()))
+def _task_rows(plan: Plan, commit_rows: int) -> int:
+    """Rows sent to a worker at a time: about 8 MB of input (at most 4096 rows, at most a
+    commit's worth), a multiple of the batch size."""
+    rows = max(1, min(4096, commit_rows, _TASK_BYTES // plan.row_nbytes()))
     return max(plan.batch_size, rows // plan.batch_size * plan.batch_size)
 
 

@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .._errors import OrtError, StateError
+from .._errors import OptionError, OrtError, StateError
 from ._sources import require
 
 __all__ = ["MemorySink", "NpzSink", "ParquetSink", "Sink", "State", "open_sink"]
@@ -348,7 +348,7 @@ def open_sink(sink: Any) -> Sink:
     if isinstance(sink, Sink):
         return sink
     if not isinstance(sink, (str, os.PathLike)):
-        raise StateError(f"sink: expected a path or None (in memory), got {type(sink).__name__}")
+        raise OptionError(f"sink: expected a path or None (in memory), got {type(sink).__name__}")
     path = os.fspath(sink)
     if path.lower().endswith(".npz"):
         return NpzSink(path)

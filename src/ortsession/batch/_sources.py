@@ -74,6 +74,17 @@ class Source:
             yield from self.read(split, rows, columns)
 
 
+def _column_array(values: Any) -> np.ndarray:
+    """``values`` as an array with rows first; rows of different shapes as an object array."""
+    try:
+        return np.asarray(values)
+    except ValueError:  # ragged: keep one object per row, checked row by row in the worker
+        column = np.empty(len(values), dtype=object)
+        for i, row in enumerate(values):
+            column[i] = row
+        return column
+
+
 class ArraysSource(Source):
     """Arrays in memory (one per column, rows along the first dimension), or ``.npy``/``.npz``
     files (``.npy`` memory-mapped, ``.npz`` members loaded when first read)."""
@@ -82,7 +93,7 @@ class ArraysSource(Source):
         self._path = path
         self._arrays: dict[str, Any] | None = None
         if arrays is not None:
-            self._arrays = {str(k): np.asarray(v) for k, v in arrays.items()}
+            self._arrays = {str(k): _column_array(v) for k, v in arrays.items()}
             self.description = "arrays in memory"
         else:
             self.description = f"arrays file {path}"

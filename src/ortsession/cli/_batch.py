@@ -93,6 +93,9 @@ def add_parser(subparsers: Any) -> None:
                      help="rows per run when the model's batch dimension is free (default 64)")
     run.add_argument("--resume", action="store_true",
                      help="continue the job whose partial output is at --output")
+    run.add_argument("--commit-rows", type=_positive_int, default=100_000, metavar="N",
+                     help="commit a part at least every N rows (what a killed job redoes; "
+                          "default 100000)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output")
     run.add_argument("--json", action="store_true",
                      help=f"print the summary as JSON (schema {SCHEMA!r})")
@@ -133,7 +136,7 @@ def run_batch(args: argparse.Namespace, out: Output) -> int:
             input_map=_pairs(args.input_map, "--map") or None, outputs=outputs,
             image=image or None, refuse_nan=args.refuse_nan, ray_address=args.ray_address,
             num_cpus=args.num_cpus, num_gpus=args.num_gpus,
-            ship_model=args.ray_model == "bytes")
+            ship_model=args.ray_model == "bytes", commit_rows=args.commit_rows)
     except ort.StateError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
