@@ -13,9 +13,12 @@ however large the source.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,23 +46,41 @@ def open_model(model: str | bytes, options: Mapping[str, Any]) -> Session:
         return session(model, dict(options))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch(parent: int) -> None:
+    """End this worker when the job's process is gone, wherever the worker is blocked (a task
+    half written to the pipe by a killed parent would block its read forever)."""
+    while _alive(parent):
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def _serve(model: str | bytes, options: Mapping[str, Any], plan: Plan, tasks: Any,
-           results: Any) -> None:
-    """A worker process: open the session, then run chunks until ``None`` arrives."""
+           results: Any, parent: int) -> None:
+    """A worker process: open the session, then run chunks until ``None`` arrives.
+
+    It leaves on its own when the job's process (``parent``) is gone (killed): forkserver
+    children hold the server's liveness pipe, so nothing else would tell them.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         runner = Runner(open_model(model, options), plan)
     except BaseException as exc:
         results.put((-1, OrtError(f"a batch worker could not open the model: {exc}")))
         return
-    parent = multiprocessing.parent_process()
+    threading.Thread(target=_watch, args=(parent,), name="ortsession-watchdog",
+                     daemon=True).start()
     while True:
-        try:
-            item = tasks.get(timeout=1.0)
-        except queue.Empty:
-            if parent is not None and not parent.is_alive():
-                return  # the job was killed: do not linger
-            continue
+        item = tasks.get()
         if item is None:
             return
         index, chunk = item
@@ -101,8 +122,8 @@ class _Pool:
         ctx = _context()
         self.tasks = ctx.Queue()
         self.results = ctx.Queue()
-        self.procs = [ctx.Process(target=_serve, args=(model, options, plan, self.tasks,
-                                                       self.results), daemon=True)
+        args = (model, options, plan, self.tasks, self.results, os.getpid())
+        self.procs = [ctx.Process(target=_serve, args=args, daemon=True)
                       for _ in range(workers)]
         with _main_hidden():
             for proc in self.procs:
