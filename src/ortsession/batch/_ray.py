@@ -87,8 +87,9 @@ def ray_results(src: Source, plan: Plan, rows: int, start: int, columns: list[st
             model_arg: Any = ray.put(model)
         else:
             model_arg = model
-        # Enough splits to keep every actor busy, each a multiple of the batch size.
-        share = -(-(src.total - start) // workers)
+        # About four splits per actor (so a late actor still gets work), each a multiple of the
+        # batch size; an actor takes one split at a time.
+        share = -(-(src.total - start) // (4 * workers))
         rows = max(plan.batch_size, min(rows, -(-share // plan.batch_size) * plan.batch_size))
         splits = src.splits(start, rows)
         if not splits:
@@ -103,7 +104,7 @@ def ray_results(src: Source, plan: Plan, rows: int, start: int, columns: list[st
                                   override_num_blocks=len(splits))
         dataset = dataset.map_batches(
             _Predictor, batch_size=1, batch_format="numpy",
-            compute=data.ActorPoolStrategy(size=workers), num_cpus=cpus, num_gpus=num_gpus or 0,
+            compute=data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1), num_cpus=cpus, num_gpus=num_gpus or 0,
             fn_constructor_kwargs={"model": model_arg, "options": dict(options), "plan": plan,
                                    "source": ray.put(src), "splits": splits, "rows": rows,
                                    "columns": columns})
