@@ -155,7 +155,7 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_job(tmp_path: Path) -> None:
     try:
         _wait_for_parts(tmp_path / "out" / "_manifest.json", 2, proc)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

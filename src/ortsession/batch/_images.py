@@ -13,8 +13,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from .._errors import ElementTypeError, OptionError
-from .._types import element_type
+from ortsession._errors import ElementTypeError, OptionError
+from ortsession._types import element_type
 
 __all__ = ["IMAGE_SUFFIXES", "image_options"]
 
@@ -30,7 +30,7 @@ _FIELDS: Final = ("width", "height", "layout", "channel_order", "scale", "mean",
 
 
 def _guess_layout(shape: Sequence[int]) -> str:
-    """The layout of an image input from its declared shape (``[N, 3, H, W]`` → ``nchw``)."""
+    """Guess an image input's layout from its declared shape (``[N, 3, H, W]`` → ``nchw``)."""
     rank = len(shape)
     if rank == 4:
         return "nhwc" if shape[3] in (1, 3) and shape[1] not in (1, 3) else "nchw"

@@ -24,8 +24,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from .._errors import OrtError
-from .._session import Session, session, session_from_bytes
+from ortsession._errors import OrtError
+from ortsession._session import Session, session, session_from_bytes
+
 from ._plan import Plan
 from ._rows import Chunk, Result, Runner
 
@@ -37,7 +38,7 @@ def open_model(model: str | bytes, options: Mapping[str, Any]) -> Session:
 
     Provider fallback warnings are muted: the parent reports them once.
     """
-    from .._builder import ProviderFallbackWarning
+    from ortsession._builder import ProviderFallbackWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProviderFallbackWarning)
@@ -57,8 +58,10 @@ def _alive(pid: int) -> bool:
 
 
 def _watch(parent: int) -> None:
-    """End this worker when the job's process is gone, wherever the worker is blocked (a task
-    half written to the pipe by a killed parent would block its read forever)."""
+    """End this worker when the job's process is gone, wherever the worker is blocked.
+
+    A task half written to the pipe by a killed parent would block the worker's read forever.
+    """
     while _alive(parent):
         time.sleep(0.5)
     os._exit(0)
@@ -66,7 +69,7 @@ def _watch(parent: int) -> None:
 
 def _serve(model: str | bytes, options: Mapping[str, Any], plan: Plan, tasks: Any,
            results: Any, parent: int) -> None:
-    """A worker process: open the session, then run chunks until ``None`` arrives.
+    """Serve as a worker process: open the session, then run chunks until ``None`` arrives.
 
     It leaves on its own when the job's process (``parent``) is gone (killed): forkserver
     children hold the server's liveness pipe, so nothing else would tell them.
@@ -130,7 +133,7 @@ class _Pool:
                 proc.start()
 
     def get(self) -> tuple[int, Any]:
-        """The next answer of any worker; :class:`OrtError` if a worker died."""
+        """Return the next answer of any worker; raise :class:`OrtError` if a worker died."""
         while True:
             try:
                 answer: tuple[int, Any] = self.results.get(timeout=0.5)

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import OptionError
-from .._session import Session
-from .._typeinfo import TypeInfo
+from ortsession._errors import OptionError
+from ortsession._session import Session
+from ortsession._typeinfo import TypeInfo
+
 from ._images import image_options
 
 __all__ = ["InputPlan", "Plan", "SourceError", "make_plan"]
@@ -71,11 +72,11 @@ class Plan:
 
     @property
     def columns(self) -> list[str]:
-        """The source columns read, without repeats."""
+        """Return the source columns read, without repeats."""
         return list(dict.fromkeys(i.column for i in self.inputs))
 
     def row_nbytes(self) -> int:
-        """An estimate of one row's input size in bytes (free dimensions count as 64)."""
+        """Estimate one row's input size in bytes (free dimensions count as 64)."""
         total = 0
         for inp in self.inputs:
             count = int(np.prod([d if d > 0 else 64 for d in inp.row_shape], dtype=np.int64))
@@ -103,8 +104,11 @@ def _normal(name: str) -> str:
 
 def _map_columns(inputs: Sequence[str], columns: Sequence[str],
                  given: Mapping[str, str] | None) -> dict[str, str]:
-    """Input name → column: ``given`` first, then equal names, equal names ignoring case and
-    punctuation, and finally the one input left with the one column left."""
+    """Map each input name to a column.
+
+    ``given`` first, then equal names, equal names ignoring case and punctuation, and finally
+    the one input left with the one column left.
+    """
     mapping: dict[str, str] = {}
     for name, column in (given or {}).items():
         if name not in inputs:

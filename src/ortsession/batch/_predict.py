@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ModelLoadError, OptionError
-from .._options import merge_fields, parse_session_options
+from ortsession._errors import ModelLoadError, OptionError
+from ortsession._options import merge_fields, parse_session_options
+
 from ._local import local_results, open_model
 from ._plan import Plan, make_plan
 from ._progress import progress_bar, wants_progress
@@ -84,7 +85,7 @@ class BatchSummary:
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on."""
+    """Return the number of CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -266,8 +267,11 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
 
 
 def _task_rows(plan: Plan, commit_rows: int) -> int:
-    """Rows sent to a worker at a time: about 8 MB of input (at most 4096 rows, at most a
-    commit's worth), a multiple of the batch size."""
+    """Return the rows sent to a worker at a time.
+
+    About 8 MB of input, at most 4096 rows and at most a commit's worth, a multiple of the
+    batch size.
+    """
     rows = max(1, min(4096, commit_rows, _TASK_BYTES // plan.row_nbytes()))
     return max(plan.batch_size, rows // plan.batch_size * plan.batch_size)
 

@@ -39,7 +39,7 @@ class Bar:
 
 @contextmanager
 def progress_bar(total: int, done: int, show: bool) -> Iterator[Bar]:
-    """A bar for ``total`` rows of which ``done`` are already done (resumed), while the block runs."""
+    """Show a bar for ``total`` rows (``done`` of them done before) while the block runs."""
     if not show:
         yield Bar()
         return

@@ -104,7 +104,9 @@ def ray_results(src: Source, plan: Plan, rows: int, start: int, columns: list[st
                                   override_num_blocks=len(splits))
         dataset = dataset.map_batches(
             _Predictor, batch_size=1, batch_format="numpy",
-            compute=data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1), num_cpus=cpus, num_gpus=num_gpus or 0,
+            compute=data.ActorPoolStrategy(size=workers,
+                                           max_tasks_in_flight_per_actor=1),
+            num_cpus=cpus, num_gpus=num_gpus or 0,
             fn_constructor_kwargs={"model": model_arg, "options": dict(options), "plan": plan,
                                    "source": ray.put(src), "splits": splits, "rows": rows,
                                    "columns": columns})

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, OrtError, RunError, TensorError
-from .._session import Session
+from ortsession._errors import InputError, OrtError, RunError, TensorError
+from ortsession._session import Session
+
 from ._images import _load_image
 from ._plan import InputPlan, Plan
 
@@ -75,16 +76,16 @@ def _dims(shape: Sequence[int]) -> str:
 
 
 def _reshaped(shape: tuple[int, ...], expected: tuple[int, ...]) -> tuple[int, ...] | None:
-    """The row shape to use for data of ``shape``, or ``None`` if it does not fit.
+    """Return the row shape to use for data of ``shape``, or ``None`` if it does not fit.
 
     Accepted besides an exact fit: flat data (rank 0 or 1, e.g. a fixed-size list column) with
     as many elements as a fully fixed ``expected``, and one extra leading dimension of 1.
     """
     if _fits(shape, expected):
         return shape
-    if len(shape) <= 1 and all(d >= 0 for d in expected):
-        if int(np.prod(shape, dtype=np.int64)) == int(np.prod(expected, dtype=np.int64)):
-            return expected
+    if len(shape) <= 1 and all(d >= 0 for d in expected) and \
+            int(np.prod(shape, dtype=np.int64)) == int(np.prod(expected, dtype=np.int64)):
+        return expected
     if len(shape) == len(expected) + 1 and shape[0] == 1 and _fits(shape[1:], expected):
         return shape[1:]
     return None
@@ -138,8 +139,8 @@ class _Column:
             return
         self.dense = values.reshape((count, *shape))
         if refuse_nan:
-            for i in np.flatnonzero(_has_nan(self.dense, count)):
-                errors.setdefault(int(i), f"input {inp.name!r} (column {inp.column!r}): NaN "
+            for row in np.flatnonzero(_has_nan(self.dense, count)):
+                errors.setdefault(int(row), f"input {inp.name!r} (column {inp.column!r}): NaN "
                                           f"refused")
 
     def _rows(self, inp: InputPlan, values: Any, count: int, refuse_nan: bool,
@@ -178,7 +179,7 @@ class _Column:
         return () if row is None else tuple(row.shape)
 
     def take(self, idx: list[int]) -> np.ndarray:
-        """The rows ``idx`` stacked along a new first dimension."""
+        """Return the rows ``idx`` stacked along a new first dimension."""
         if self.dense is not None:
             if idx[-1] - idx[0] + 1 == len(idx):
                 return self.dense[idx[0]:idx[-1] + 1]
@@ -187,7 +188,7 @@ class _Column:
 
 
 def _decode(chunk: Chunk, plan: Plan) -> dict[str, Any]:
-    """The chunk's columns with JSON lines parsed and image files decoded (failures recorded)."""
+    """Return the chunk's columns, JSON lines parsed and images decoded (failures recorded)."""
     if chunk.kind == "jsonl":
         columns: dict[str, list[Any]] = {c: [None] * chunk.count for c in plan.columns}
         for i, line in enumerate(chunk.columns["lines"]):
@@ -264,7 +265,7 @@ class Runner:
 
     @staticmethod
     def _groups(good: list[int], columns: list[_Column]) -> Iterator[list[int]]:
-        """Runs of consecutive good rows whose inputs have the same shapes."""
+        """Yield runs of consecutive good rows whose inputs have the same shapes."""
         if all(c.dense is not None for c in columns):
             if good:
                 yield good

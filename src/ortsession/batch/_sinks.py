@@ -34,7 +34,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .._errors import OptionError, OrtError, StateError
+from ortsession._errors import OptionError, OrtError, StateError
+
 from ._sources import require
 
 __all__ = ["MemorySink", "NpzSink", "ParquetSink", "Sink", "State", "open_sink"]
@@ -228,8 +229,10 @@ class _PartsSink(Sink):
 
 
 class ParquetSink(_PartsSink):
-    """A folder of Parquet files: ``row_id`` (int64) and one column per output (scalars as
-    plain columns, tensors as Arrow's fixed-shape tensor type)."""
+    """A folder of Parquet files: ``row_id`` (int64) and one column per output.
+
+    Scalars are plain columns, tensors Arrow's fixed-shape tensor type.
+    """
 
     suffix = ".parquet"
 
@@ -271,7 +274,7 @@ class ParquetSink(_PartsSink):
 
 def _write_npy_entry(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], dtype: np.dtype[Any],
                      pieces: Any) -> None:
-    """One ``.npy`` member written piece by piece (the header first, from the known shape)."""
+    """Write one ``.npy`` member piece by piece (the header first, from the known shape)."""
     with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
         header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
                   "shape": shape}
@@ -281,8 +284,11 @@ def _write_npy_entry(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], dty
 
 
 class NpzSink(_PartsSink):
-    """A ``.npz`` file: ``row_id`` and one array per output, rows first; bad rows in
-    ``<name>.errors.npz``. Assembled from the parts one array at a time when the job completes."""
+    """A ``.npz`` file: ``row_id`` and one array per output, rows first.
+
+    Bad rows go to ``<name>.errors.npz``. Assembled from the parts one array at a time when the
+    job completes.
+    """
 
     suffix = ".npz"
 
@@ -296,7 +302,7 @@ class NpzSink(_PartsSink):
 
     def _write_part(self, path: Path, row_ids: np.ndarray,
                     outputs: dict[str, np.ndarray]) -> None:
-        arrays = {"row_id": row_ids}
+        arrays: dict[str, Any] = {"row_id": row_ids}
         for name, array in outputs.items():
             arrays[name] = array.astype(str) if array.dtype == object else array
         _atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -341,8 +347,10 @@ class NpzSink(_PartsSink):
 
 
 def open_sink(sink: Any) -> Sink:
-    """The :class:`Sink` for ``sink``: ``None`` (memory), a path ending ``.npz``, or any other
-    path (a Parquet folder)."""
+    """Return the :class:`Sink` for ``sink``.
+
+    ``None`` (memory), a path ending ``.npz``, or any other path (a Parquet folder).
+    """
     if sink is None:
         return MemorySink()
     if isinstance(sink, Sink):

@@ -61,11 +61,11 @@ class Source:
     image_column: str | None = None
 
     def splits(self, start: int, rows: int) -> list[Split]:
-        """Pieces covering rows ``start`` to the end, each of about ``rows`` rows or more."""
+        """Cut rows ``start`` to the end into pieces of about ``rows`` rows or more."""
         return [Split(s, min(rows, self.total - s)) for s in range(start, self.total, rows)]
 
     def read(self, split: Split, rows: int, columns: list[str]) -> Iterator[Chunk]:
-        """The rows of ``split``, in chunks of at most ``rows`` rows, with only ``columns``."""
+        """Read the rows of ``split`` in chunks of at most ``rows`` rows, only ``columns``."""
         raise NotImplementedError
 
     def chunks(self, start: int, rows: int, columns: list[str]) -> Iterator[Chunk]:
@@ -75,7 +75,7 @@ class Source:
 
 
 def _column_array(values: Any) -> np.ndarray:
-    """``values`` as an array with rows first; rows of different shapes as an object array."""
+    """Return ``values`` as an array, rows first; rows of different shapes as objects."""
     try:
         return np.asarray(values)
     except ValueError:  # ragged: keep one object per row, checked row by row in the worker
@@ -86,8 +86,10 @@ def _column_array(values: Any) -> np.ndarray:
 
 
 class ArraysSource(Source):
-    """Arrays in memory (one per column, rows along the first dimension), or ``.npy``/``.npz``
-    files (``.npy`` memory-mapped, ``.npz`` members loaded when first read)."""
+    """Arrays in memory (one per column, rows first), or ``.npy``/``.npz`` files.
+
+    A ``.npy`` file is memory-mapped; ``.npz`` members are loaded when first read.
+    """
 
     def __init__(self, arrays: Mapping[str, Any] | None = None, path: str | None = None) -> None:
         self._path = path
@@ -134,7 +136,7 @@ class ArraysSource(Source):
         return state
 
     def read(self, split: Split, rows: int, columns: list[str]) -> Iterator[Chunk]:
-        """Slices of the arrays (copied out of a memory map)."""
+        """Read slices of the arrays (copied out of a memory map)."""
         arrays = self.arrays
         for at in range(split.start, split.start + split.count, rows):
             n = min(rows, split.start + split.count - at)
@@ -142,7 +144,7 @@ class ArraysSource(Source):
 
 
 def _arrow_values(column: Any) -> Any:
-    """An Arrow column as an array with rows first, or a list of per-row values."""
+    """Return an Arrow column as an array with rows first, or a list of per-row values."""
     import pyarrow as pa
 
     rows = len(column)
@@ -164,9 +166,12 @@ def _arrow_values(column: Any) -> Any:
 
 
 class ParquetSource(Source):
-    """A Parquet file, or a folder of them (sorted by path; names starting ``_`` or ``.`` are
-    skipped). Read by row groups in record batches; tensor columns may be fixed-size lists
-    (nested for more dimensions), Arrow's fixed-shape tensor type, or variable lists."""
+    """A Parquet file, or a folder of them, read by row groups in record batches.
+
+    Files are taken in sorted path order; names starting ``_`` or ``.`` are skipped. Tensor
+    columns may be fixed-size lists (nested for more dimensions), Arrow's fixed-shape tensor
+    type, or variable lists.
+    """
 
     def __init__(self, paths: list[str], description: str) -> None:
         pq = require("pyarrow.parquet", "batch")
@@ -185,7 +190,7 @@ class ParquetSource(Source):
         self.columns = list(schema.names)
 
     def splits(self, start: int, rows: int) -> list[Split]:
-        """One split per row group (after the rows before ``start``)."""
+        """Make one split per row group (after the rows before ``start``)."""
         out = []
         at = 0
         for f, groups in enumerate(self.groups):
@@ -197,7 +202,7 @@ class ParquetSource(Source):
         return out
 
     def read(self, split: Split, rows: int, columns: list[str]) -> Iterator[Chunk]:
-        """The split's row group in record batches of ``rows`` rows."""
+        """Read the split's row group in record batches of ``rows`` rows."""
         import pyarrow.parquet as pq
 
         f, g, skip = split.where
@@ -209,17 +214,19 @@ class ParquetSource(Source):
                     at += n
                     continue
                 cut = max(0, split.start - at)
-                if cut:
-                    batch = batch.slice(cut)
-                    at += cut
-                yield Chunk(at, batch.num_rows,
-                            {c: _arrow_values(batch.column(c)) for c in columns})
-                at += batch.num_rows
+                part = batch.slice(cut) if cut else batch
+                at += cut
+                yield Chunk(at, part.num_rows,
+                            {c: _arrow_values(part.column(c)) for c in columns})
+                at += part.num_rows
 
 
 class JsonLinesSource(Source):
-    """A JSON Lines file: one JSON object per line, a field per column (nested lists for
-    tensors). Lines are parsed in the workers; a line that is not a JSON object is a bad row."""
+    """A JSON Lines file: one JSON object per line, a field per column.
+
+    Tensors are nested lists. Lines are parsed in the workers; a line that is not a JSON object
+    is a bad row.
+    """
 
     kind = "jsonl"
 
@@ -247,7 +254,7 @@ class JsonLinesSource(Source):
             raise SourceError(f"input {path!r}: no line holds a JSON object")
 
     def splits(self, start: int, rows: int) -> list[Split]:
-        """Pieces of ``rows`` lines, located by byte offset (one pass over the file)."""
+        """Cut the lines into pieces of ``rows``, located by byte offset (one pass)."""
         out = []
         with open(self.path, "rb") as f:
             line = 0
@@ -259,7 +266,7 @@ class JsonLinesSource(Source):
         return out
 
     def read(self, split: Split, rows: int, columns: list[str]) -> Iterator[Chunk]:
-        """Raw lines, parsed by the worker."""
+        """Read the split's raw lines (the worker parses them)."""
         with open(self.path, "rb") as f:
             f.seek(split.where)
             lines = [f.readline() for _ in range(split.count)]
@@ -282,8 +289,11 @@ class JsonLinesSource(Source):
 
 
 class ImageFolderSource(Source):
-    """Every image file under a folder (sorted by relative path), one row each, in the column
-    ``image``; decoded and preprocessed in the workers (see ``_images._load_image``)."""
+    """Every image file under a folder (sorted by relative path), one row each.
+
+    The column is ``image``; files are decoded and preprocessed in the workers (see
+    ``_images._load_image``).
+    """
 
     kind = "images"
     image_column = "image"
@@ -296,7 +306,7 @@ class ImageFolderSource(Source):
         self.total = len(paths)
 
     def read(self, split: Split, rows: int, columns: list[str]) -> Iterator[Chunk]:
-        """File paths, decoded by the worker."""
+        """Read the split's file paths (the worker decodes them)."""
         for at in range(split.start, split.start + split.count, rows):
             n = min(rows, split.start + split.count - at)
             yield Chunk(at, n, {"image": self.paths[at:at + n]}, kind="images")
@@ -314,8 +324,10 @@ def _files(root: Path, suffixes: tuple[str, ...] | frozenset[str]) -> list[str]:
 
 
 def open_source(source: Any) -> Source:
-    """The :class:`Source` for ``source``: a dict of arrays, an array, or a path (``.npy``,
-    ``.npz``, ``.parquet``, ``.jsonl``, or a folder of Parquet files or images).
+    """Return the :class:`Source` for ``source``.
+
+    A dict of arrays, an array, or a path (``.npy``, ``.npz``, ``.parquet``, ``.jsonl``, or a
+    folder of Parquet files or images).
 
     Raises:
         SourceError: the path does not exist, or is of no kind the batch module reads.
