@@ -178,12 +178,12 @@ class _Column:
         row = self.rows[i]
         return () if row is None else tuple(row.shape)
 
-    def take(self, idx: list[int]) -> np.ndarray:
+    def take(self, idx: Sequence[int]) -> np.ndarray:
         """Return the rows ``idx`` stacked along a new first dimension."""
         if self.dense is not None:
-            if idx[-1] - idx[0] + 1 == len(idx):
-                return self.dense[idx[0]:idx[-1] + 1]
-            return self.dense[idx]
+            if isinstance(idx, range):
+                return self.dense[idx.start:idx.stop]
+            return self.dense[list(idx)]
         return np.stack([self.rows[i] for i in idx])  # type: ignore[misc]
 
 
@@ -227,6 +227,8 @@ class Runner:
     def __init__(self, session: Session, plan: Plan) -> None:
         self.session = session
         self.plan = plan
+        everything = list(plan.outputs) == session.output_names()
+        self._names = None if everything else list(plan.outputs)
 
     def run_chunk(self, chunk: Chunk) -> Result:
         """Check, batch and run the rows of ``chunk``; see the module docstring."""
@@ -237,21 +239,22 @@ class Runner:
         errors.update(chunk.errors)
         columns = [_Column(inp, values[inp.column], count, inp.name in plan.refuse_nan, errors)
                    for inp in plan.inputs]
-        good = [i for i in range(count) if i not in errors]
-        ids: list[int] = []
+        good = [i for i in range(count) if i not in errors] if errors else range(count)
+        done: list[Sequence[int]] = []
         parts: dict[str, list[np.ndarray]] = {name: [] for name in plan.outputs}
         for group in self._groups(good, columns):
             for idx, outputs in self._run_group(group, columns, errors):
-                ids.extend(idx)
-                for name in plan.outputs:
-                    parts[name].append(outputs[name])
-        order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
-        row_ids = chunk.start + np.asarray(ids, dtype=np.int64)[order]
-        outputs = {}
-        for name, arrays in parts.items():
-            outputs[name] = self._join(name, arrays, plan.batch is None)[order] if arrays else \
-                np.empty((0,))
-        return Result(chunk.start, count, row_ids, outputs,
+                done.append(idx)
+                for name, array in zip(plan.outputs, outputs):
+                    parts[name].append(array)
+        if not errors:
+            row_ids = np.arange(chunk.start, chunk.start + count, dtype=np.int64)
+        else:
+            ids = [np.asarray(idx, dtype=np.int64) for idx in done]
+            row_ids = chunk.start + (np.concatenate(ids) if ids else np.empty(0, dtype=np.int64))
+        result = {name: self._join(name, arrays, plan.batch is None) if arrays else np.empty((0,))
+                  for name, arrays in parts.items()}
+        return Result(chunk.start, count, row_ids, result,
                       [(chunk.start + i, errors[i]) for i in sorted(errors)])
 
     @staticmethod
@@ -264,28 +267,32 @@ class Runner:
                            f"batch inference writes outputs of one shape per row") from None
 
     @staticmethod
-    def _groups(good: list[int], columns: list[_Column]) -> Iterator[list[int]]:
-        """Yield runs of consecutive good rows whose inputs have the same shapes."""
-        if all(c.dense is not None for c in columns):
+    def _groups(good: Sequence[int], columns: list[_Column]) -> Iterator[Sequence[int]]:
+        """Yield runs of good rows that can share a batch.
+
+        Dense columns: runs of consecutive rows, as ranges. Row lists: runs of rows whose inputs
+        have the same shapes.
+        """
+        if isinstance(good, range):
             if good:
                 yield good
             return
+        dense = all(c.dense is not None for c in columns)
         group: list[int] = []
-        key: tuple[tuple[int, ...], ...] | None = None
+        key: Any = None
         for i in good:
-            k = tuple(c.shape(i) for c in columns)
-            if group and k != key:
-                yield group
+            k = i if dense else tuple(c.shape(i) for c in columns)
+            if group and (k != key + 1 if dense else k != key):
+                yield range(group[0], group[-1] + 1) if dense else group
                 group = []
             group.append(i)
             key = k
         if group:
-            yield group
+            yield range(group[0], group[-1] + 1) if dense else group
 
-    def _run_group(self, group: list[int], columns: list[_Column],
-                   errors: dict[int, str]) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
-        plan = self.plan
-        step = plan.batch_size
+    def _run_group(self, group: Sequence[int], columns: list[_Column], errors: dict[int, str],
+                   ) -> Iterator[tuple[Sequence[int], list[np.ndarray]]]:
+        step = self.plan.batch_size
         for at in range(0, len(group), step):
             idx = group[at:at + step]
             try:
@@ -300,25 +307,27 @@ class Runner:
                     except _ROW_ERRORS as one:
                         errors[i] = str(one)
 
-    def _run(self, idx: list[int], columns: list[_Column]) -> dict[str, np.ndarray]:
+    def _run(self, idx: Sequence[int], columns: list[_Column]) -> list[np.ndarray]:
         plan = self.plan
+        rows = len(idx)
         feeds = {}
         for inp, column in zip(plan.inputs, columns):
             batch = column.take(idx)
             if plan.batch is None:
                 batch = batch[0]
-            elif plan.batch > len(idx):
-                pad = np.repeat(batch[-1:], plan.batch - len(idx), axis=0)
+            elif plan.batch > rows:
+                pad = np.repeat(batch[-1:], plan.batch - rows, axis=0)
                 batch = np.concatenate([batch, pad])
             feeds[inp.name] = batch
-        outputs = self.session.run(feeds, list(plan.outputs))
-        result = {}
-        for name in plan.outputs:
-            array = np.asarray(outputs[name])
-            if plan.batch is not None:
-                if array.ndim == 0 or array.shape[0] != max(plan.batch, len(idx)):
-                    raise OrtError(f"output {name!r} has shape {list(array.shape)}: expected "
-                                   f"the batch dimension first ({max(plan.batch, len(idx))} rows)")
-                array = array[:len(idx)]
-            result[name] = array
-        return result
+        outputs = self.session.run(feeds, self._names)
+        if plan.batch is None:
+            return [value.numpy() for value in outputs]
+        expected = max(plan.batch, rows)
+        arrays = []
+        for name, value in zip(plan.outputs, outputs):
+            array = value.numpy()
+            if array.ndim == 0 or array.shape[0] != expected:
+                raise OrtError(f"output {name!r} has shape {list(array.shape)}: expected the "
+                               f"batch dimension first ({expected} rows)")
+            arrays.append(array if expected == rows else array[:rows])
+        return arrays
