@@ -172,9 +172,9 @@ def main() -> None:
         light = str(folder / "tiny.onnx")
         Path(light).write_bytes(tiny(16))
         rng = np.random.default_rng(0)
-        n_heavy = 4000 if quick else 20000
+        n_heavy = 4000 if quick else 200_000
         xh = rng.random((n_heavy, 256), dtype=np.float32)
-        n_light = 50_000 if quick else 400_000
+        n_light = 50_000 if quick else 2_000_000
         xl = rng.random((n_light, 16), dtype=np.float32)
 
         base, mine = best_of(args.repeat, plain_loop(heavy, xh, 64), ours(heavy, xh, 64))
