@@ -334,3 +334,13 @@ def test_columns_map_to_inputs_by_name_or_by_input_map(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text("x\n1\n")
     with pytest.raises(batch.SourceError, match="unknown kind of file"):
         batch.predict(model, tmp_path / "data.csv")
+
+
+def test_progress_bar_draws_rows_per_second_on_request(scale_path: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    batch.predict(scale_path, {"x": _x(2000)}, batch_size=4, workers=1, progress=True,
+                  commit_rows=100)
+    drawn = capsys.readouterr().err
+    assert "rows" in drawn and "\x1b[" in drawn
+    batch.predict(scale_path, {"x": _x(10)}, workers=1)  # default: stderr is not a terminal
+    assert capsys.readouterr().err == ""

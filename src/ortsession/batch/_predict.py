@@ -27,6 +27,7 @@ __all__ = ["BatchSummary", "RowError", "predict", "usable_cpus"]
 ENGINES = ("local", "ray")
 _PART_BYTES = 64 << 20
 _TASK_BYTES = 8 << 20
+_ERRORS_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class BatchSummary:
     errors_path: str | None = None
     """The errors table's path (``None`` in memory)."""
     errors: list[RowError] = field(default_factory=list)
-    """The bad rows met by this call."""
+    """The bad rows met by this call (the first 1000 when writing to a path: the errors table has
+    them all; every one in memory)."""
     outputs: dict[str, np.ndarray] | None = None
     """In memory only: ``row_id`` and one array per output, rows in source order."""
     nodes: dict[str, int] = field(default_factory=dict)
@@ -138,7 +140,9 @@ class _Parts:
             self.outputs.append(result.outputs)
             self.nbytes += sum(a.nbytes for a in result.outputs.values())
         self.errors.extend(result.errors)
-        self.summary.errors.extend(RowError(r, m) for r, m in result.errors)
+        room = _ERRORS_KEPT - len(self.summary.errors)
+        if room > 0:
+            self.summary.errors.extend(RowError(r, m) for r, m in result.errors[:room])
         if self.nbytes >= _PART_BYTES or self.rows_done - self.committed >= self.commit_rows:
             self.commit()
 
@@ -262,6 +266,7 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
     out.finish()
     if isinstance(out, MemorySink):
         summary.outputs = out.outputs
+        summary.errors = [RowError(r, m) for r, m in out.errors]
     summary.seconds = time.perf_counter() - started
     return summary
 
