@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,11 +255,12 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
             return summary
         rows = _task_rows(plan, commit_rows)
         parts = _Parts(out, state, summary, commit_rows)
+        results = _results(engine, src, plan, rows, state.rows_done, model_ref, worker_options,
+                           count, planning, ray_address, num_cpus, num_gpus, ship_model, summary)
         try:
-            with progress_bar(src.total, state.rows_done, wants_progress(progress)) as bar:
-                for result in _results(engine, src, plan, rows, state.rows_done, model_ref,
-                                       worker_options, count, planning, ray_address, num_cpus,
-                                       num_gpus, ship_model, summary):
+            with closing(results), progress_bar(src.total, state.rows_done,
+                                                wants_progress(progress)) as bar:
+                for result in results:
                     parts.add(result)
                     bar.advance(result.count)
         finally:
@@ -284,7 +286,7 @@ def _task_rows(plan: Plan, commit_rows: int) -> int:
 def _results(engine: str, src: Source, plan: Plan, rows: int, start: int, model: str | bytes,
              options: dict[str, Any], count: int, planning: Any, ray_address: str | None,
              num_cpus: float | None, num_gpus: float | None, ship_model: bool,
-             summary: BatchSummary) -> Iterator[Result]:
+             summary: BatchSummary) -> Generator[Result, None, None]:
     columns = plan.columns if src.kind == "values" else src.columns
     if engine == "ray":
         from ._ray import ray_results
