@@ -204,6 +204,8 @@ def main() -> None:
                 ray.shutdown()
             lines.append(row("compute-bound MLP, 1M rows: ray (2 actors) vs local (2 workers)",
                              len(xr), local, remote, ">= 0.8x", ("local", "ray")))
+            del xr
+        del xh, xl  # the RSS run measures the job, not the arrays above
         rows = 200_000 if quick else 1_000_000
         at10, at100, peak = rss_run(folder, light, rows)
         print("\n".join(lines))
