@@ -83,6 +83,10 @@ def test_existing_output_is_refused_without_resume(job: Path) -> None:
     assert "already exists" in proc.stderr and "--resume" in proc.stderr
 
 
+_WITH_SIGINT = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "sys.argv[0] = 'ortsession'; runpy.run_module('ortsession', run_name='__main__')")
+
+
 def _slow_job(tmp_path: Path, rows: int) -> tuple[list[str], np.ndarray]:
     (tmp_path / "mlp.onnx").write_bytes(batch_models.mlp(256, 12))
     x = np.random.default_rng(3).random((rows, 256), dtype=np.float32)
@@ -150,8 +154,11 @@ def test_sigkill_mid_way_then_resume_loses_and_duplicates_nothing(tmp_path: Path
 
 def test_ctrl_c_exits_130_and_leaves_a_resumable_job(tmp_path: Path) -> None:
     args, x = _slow_job(tmp_path, 1280)
-    proc = subprocess.Popen([*args, "--workers", "1"], cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A shell without job control starts background commands with SIGINT ignored, and children
+    # inherit that: give the job the handler a terminal's foreground Python has.
+    command = [sys.executable, "-c", _WITH_SIGINT, *args[3:], "--workers", "1"]
+    proc = subprocess.Popen(command, cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     try:
         _wait_for_parts(tmp_path / "out" / "_manifest.json", 2, proc)
         proc.send_signal(signal.SIGINT)
