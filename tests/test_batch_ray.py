@@ -1,5 +1,5 @@
 """The ``ray`` engine on a real local Ray (one Ray session shared by the module): the same outputs
-as the ``local`` engine row for row, the model by bytes or by path, bad rows, resume."""
+as the ``local`` engine row for row, the model by bytes or by path, bad rows."""
 
 from __future__ import annotations
 
@@ -66,13 +66,13 @@ def test_ray_gives_the_local_outputs_row_for_row(local_ray: Any, dataset: Path) 
 
 
 @pytest.mark.slow
-def test_ray_reads_the_model_by_path_and_resumes(local_ray: Any, dataset: Path,
-                                                 tmp_path: Path) -> None:
+def test_ray_reads_the_model_by_path(local_ray: Any, dataset: Path, tmp_path: Path) -> None:
     model = str(dataset / "mlp.onnx")
     x = np.random.default_rng(6).random((100, 8), dtype=np.float32)
     first = batch.predict(model, {"x": x[:40]}, tmp_path / "out", engine="ray", workers=1,
                           ship_model=False, batch_size=8)
     assert first.ok_rows == 40
+    assert sorted(pq.read_table(tmp_path / "out")["row_id"].to_pylist()) == list(range(40))
     memory = batch.predict(model, {"x": x}, engine="ray", ship_model=False, batch_size=8)
     local = batch.predict(model, {"x": x}, workers=1, batch_size=8)
     assert memory.outputs is not None and local.outputs is not None
