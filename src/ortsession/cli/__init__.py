@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import ortsession as ort
 
-from . import _bench, _demo, _inspect, _lua, _run
+from . import _batch, _bench, _demo, _inspect, _lua, _run
 from ._common import UsageError
 from ._output import Output
 
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run.add_parser(subparsers)
     _bench.add_parser(subparsers)
     _lua.add_parser(subparsers)
+    _batch.add_parser(subparsers)
     return parser
 
 

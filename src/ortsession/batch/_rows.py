@@ -1,0 +1,333 @@
+"""Rows through one session: decode, check, batch, run, split — the work of every worker.
+
+A source hands out :class:`Chunk` s (consecutive rows, with their position in the source); a
+:class:`Runner` turns one into a :class:`Result`: the outputs of the good rows and one message per
+bad row. The same code runs in a local worker process and in a Ray actor, so both engines give the
+same answer row for row.
+
+A row is bad — recorded, never fatal — when it cannot be read or decoded, has the wrong shape or a
+type that does not convert (numpy's ``same_kind`` casting), holds NaN where refused, or when the
+model fails on it. A run that fails on a whole batch is retried row by row, so only the rows that
+fail alone are recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ortsession._errors import InputError, OrtError, RunError, TensorError
+from ortsession._session import Session
+
+from ._images import _load_image
+from ._plan import InputPlan, Plan
+
+__all__ = ["Chunk", "Result", "Runner"]
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of a source, ``start`` to ``start + count - 1``.
+
+    ``columns`` maps a column name to an array whose first dimension is the row, or to a list of
+    per-row values (nested lists, arrays, ``None`` for a missing value). ``kind`` says what still
+    has to be decoded in the worker: ``"values"`` (nothing), ``"jsonl"`` (``columns["lines"]``
+    holds the raw lines) or ``"images"`` (the image column holds file paths).
+    """
+
+    start: int
+    count: int
+    columns: dict[str, Any]
+    kind: str = "values"
+    errors: dict[int, str] = field(default_factory=dict)
+    """Rows already known bad (position in the chunk → message)."""
+
+
+@dataclass
+class Result:
+    """What a chunk gave: the good rows' ids and outputs, and the bad rows' messages."""
+
+    start: int
+    count: int
+    row_ids: np.ndarray
+    """Source positions of the good rows, ascending (int64)."""
+    outputs: dict[str, np.ndarray]
+    """Output name → array whose first dimension matches ``row_ids``."""
+    errors: list[tuple[int, str]]
+    """``(row id, message)`` of each bad row, ascending."""
+    node: str = ""
+    """The Ray node that computed it (empty for the local engine)."""
+
+
+_ROW_ERRORS = (InputError, RunError, TensorError)
+"""Failures of one run that make its rows bad rows (others stop the job)."""
+
+
+def _fits(shape: Sequence[int], expected: Sequence[int]) -> bool:
+    return len(shape) == len(expected) and all(e < 0 or s == e for s, e in zip(shape, expected))
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(d) if d >= 0 else "?" for d in shape) + "]"
+
+
+def _reshaped(shape: tuple[int, ...], expected: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Return the row shape to use for data of ``shape``, or ``None`` if it does not fit.
+
+    Accepted besides an exact fit: flat data (rank 0 or 1, e.g. a fixed-size list column) with
+    as many elements as a fully fixed ``expected``, and one extra leading dimension of 1.
+    """
+    if _fits(shape, expected):
+        return shape
+    if len(shape) <= 1 and all(d >= 0 for d in expected) and \
+            int(np.prod(shape, dtype=np.int64)) == int(np.prod(expected, dtype=np.int64)):
+        return expected
+    if len(shape) == len(expected) + 1 and shape[0] == 1 and _fits(shape[1:], expected):
+        return shape[1:]
+    return None
+
+
+def _cast(array: np.ndarray, inp: InputPlan) -> np.ndarray:
+    """``array`` as ``inp.dtype``; ``TypeError`` if numpy's ``same_kind`` rule forbids it."""
+    if array.dtype == inp.dtype:
+        return array
+    if inp.dtype == object:
+        if array.dtype.kind in "USO":
+            return array.astype(object)
+    elif np.can_cast(array.dtype, inp.dtype, "same_kind"):
+        return array.astype(inp.dtype)
+    raise TypeError(f"input {inp.name!r} (column {inp.column!r}): expected {inp.data_type} "
+                    f"values, got {array.dtype}")
+
+
+def _has_nan(array: np.ndarray, rows: int) -> np.ndarray:
+    if array.dtype.kind != "f" or array.size == 0:
+        return np.zeros(rows, dtype=bool)
+    return np.asarray(np.isnan(array.reshape(rows, -1)).any(axis=1))
+
+
+class _Column:
+    """One input's rows, checked: a dense array (fast path) or a list of per-row arrays."""
+
+    def __init__(self, inp: InputPlan, values: Any, count: int, refuse_nan: bool,
+                 errors: dict[int, str]) -> None:
+        self.dense: np.ndarray | None = None
+        self.rows: list[np.ndarray | None] = []
+        if isinstance(values, np.ndarray) and values.dtype != object and values.ndim >= 1:
+            self._dense(inp, values, count, refuse_nan, errors)
+        else:
+            self._rows(inp, values, count, refuse_nan, errors)
+
+    def _dense(self, inp: InputPlan, values: np.ndarray, count: int, refuse_nan: bool,
+               errors: dict[int, str]) -> None:
+        try:
+            values = _cast(values, inp)
+        except TypeError as exc:
+            for i in range(count):
+                errors.setdefault(i, str(exc))
+            return
+        shape = _reshaped(tuple(values.shape[1:]), inp.row_shape)
+        if shape is None:
+            message = (f"input {inp.name!r} (column {inp.column!r}): expected a row of shape "
+                       f"{_dims(inp.row_shape)}, got {list(values.shape[1:])}")
+            for i in range(count):
+                errors.setdefault(i, message)
+            return
+        self.dense = values.reshape((count, *shape))
+        if refuse_nan:
+            for row in np.flatnonzero(_has_nan(self.dense, count)):
+                errors.setdefault(int(row), f"input {inp.name!r} (column {inp.column!r}): NaN "
+                                          f"refused")
+
+    def _rows(self, inp: InputPlan, values: Any, count: int, refuse_nan: bool,
+              errors: dict[int, str]) -> None:
+        rows: list[np.ndarray | None] = [None] * count
+        for i, value in enumerate(values):
+            if i in errors:
+                continue
+            try:
+                if value is None:
+                    raise ValueError("missing value")
+                array = np.asarray(value)
+                if array.dtype == object and inp.dtype != object:
+                    array = np.asarray(value, dtype=inp.dtype)
+                array = _cast(array, inp)
+                shape = _reshaped(tuple(array.shape), inp.row_shape)
+                if shape is None:
+                    raise ValueError(f"expected a row of shape {_dims(inp.row_shape)}, got "
+                                     f"{list(array.shape)}")
+                array = array.reshape(shape)
+                if refuse_nan and _has_nan(array, 1)[0]:
+                    raise ValueError("NaN refused")
+            except (TypeError, ValueError, OverflowError) as exc:
+                text = str(exc)
+                if not text.startswith("input "):
+                    text = f"input {inp.name!r} (column {inp.column!r}): {text}"
+                errors[i] = text
+                continue
+            rows[i] = array
+        self.rows = rows
+
+    def shape(self, i: int) -> tuple[int, ...]:
+        if self.dense is not None:
+            return tuple(self.dense.shape[1:])
+        row = self.rows[i]
+        return () if row is None else tuple(row.shape)
+
+    def take(self, idx: Sequence[int]) -> np.ndarray:
+        """Return the rows ``idx`` stacked along a new first dimension."""
+        if self.dense is not None:
+            if isinstance(idx, range):
+                return self.dense[idx.start:idx.stop]
+            return self.dense[list(idx)]
+        return np.stack([self.rows[i] for i in idx])  # type: ignore[misc]
+
+
+def _decode(chunk: Chunk, plan: Plan) -> dict[str, Any]:
+    """Return the chunk's columns, JSON lines parsed and images decoded (failures recorded)."""
+    if chunk.kind == "jsonl":
+        columns: dict[str, list[Any]] = {c: [None] * chunk.count for c in plan.columns}
+        for i, line in enumerate(chunk.columns["lines"]):
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                chunk.errors[i] = f"line is not valid JSON: {exc}"
+                continue
+            if not isinstance(record, dict):
+                chunk.errors[i] = f"line is not a JSON object: {type(record).__name__}"
+                continue
+            for column in plan.columns:
+                if column not in record:
+                    chunk.errors.setdefault(i, f"row has no field {column!r}")
+                columns[column][i] = record.get(column)
+        return columns
+    if chunk.kind == "images":
+        decoded = dict(chunk.columns)
+        for inp in plan.inputs:
+            if inp.image is None:
+                continue
+            images: list[Any] = [None] * chunk.count
+            for i, path in enumerate(chunk.columns[inp.column]):
+                try:
+                    images[i] = _load_image(path, inp.image)
+                except (OSError, ValueError, SyntaxError) as exc:
+                    chunk.errors[i] = f"cannot decode image {path!r}: {exc}"
+            decoded[inp.column] = images
+        return decoded
+    return chunk.columns
+
+
+class Runner:
+    """Runs chunks through one session with one plan."""
+
+    def __init__(self, session: Session, plan: Plan) -> None:
+        self.session = session
+        self.plan = plan
+        everything = list(plan.outputs) == session.output_names()
+        self._names = None if everything else list(plan.outputs)
+
+    def run_chunk(self, chunk: Chunk) -> Result:
+        """Check, batch and run the rows of ``chunk``; see the module docstring."""
+        plan = self.plan
+        count = chunk.count
+        errors = dict(chunk.errors)
+        values = _decode(chunk, plan)
+        errors.update(chunk.errors)
+        columns = [_Column(inp, values[inp.column], count, inp.name in plan.refuse_nan, errors)
+                   for inp in plan.inputs]
+        good = [i for i in range(count) if i not in errors] if errors else range(count)
+        done: list[Sequence[int]] = []
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in plan.outputs}
+        for group in self._groups(good, columns):
+            for idx, outputs in self._run_group(group, columns, errors):
+                done.append(idx)
+                for name, array in zip(plan.outputs, outputs):
+                    parts[name].append(array)
+        if not errors:
+            row_ids = np.arange(chunk.start, chunk.start + count, dtype=np.int64)
+        else:
+            ids = [np.asarray(idx, dtype=np.int64) for idx in done]
+            row_ids = chunk.start + (np.concatenate(ids) if ids else np.empty(0, dtype=np.int64))
+        result = {name: self._join(name, arrays, plan.batch is None) if arrays else np.empty((0,))
+                  for name, arrays in parts.items()}
+        return Result(chunk.start, count, row_ids, result,
+                      [(chunk.start + i, errors[i]) for i in sorted(errors)])
+
+    @staticmethod
+    def _join(name: str, arrays: list[np.ndarray], per_row: bool) -> np.ndarray:
+        try:
+            return np.stack(arrays) if per_row else np.concatenate(arrays)
+        except ValueError:
+            shapes = sorted({str(list(a.shape[0 if per_row else 1:])) for a in arrays})
+            raise OrtError(f"output {name!r} has rows of different shapes ({', '.join(shapes)}): "
+                           f"batch inference writes outputs of one shape per row") from None
+
+    @staticmethod
+    def _groups(good: Sequence[int], columns: list[_Column]) -> Iterator[Sequence[int]]:
+        """Yield runs of good rows that can share a batch.
+
+        Dense columns: runs of consecutive rows, as ranges. Row lists: runs of rows whose inputs
+        have the same shapes.
+        """
+        if isinstance(good, range):
+            if good:
+                yield good
+            return
+        dense = all(c.dense is not None for c in columns)
+        group: list[int] = []
+        key: Any = None
+        for i in good:
+            k = i if dense else tuple(c.shape(i) for c in columns)
+            if group and (k != key + 1 if dense else k != key):
+                yield range(group[0], group[-1] + 1) if dense else group
+                group = []
+            group.append(i)
+            key = k
+        if group:
+            yield range(group[0], group[-1] + 1) if dense else group
+
+    def _run_group(self, group: Sequence[int], columns: list[_Column], errors: dict[int, str],
+                   ) -> Iterator[tuple[Sequence[int], list[np.ndarray]]]:
+        step = self.plan.batch_size
+        for at in range(0, len(group), step):
+            idx = group[at:at + step]
+            try:
+                yield idx, self._run(idx, columns)
+            except _ROW_ERRORS as exc:
+                if len(idx) == 1:
+                    errors[idx[0]] = str(exc)
+                    continue
+                for i in idx:  # find the rows that fail on their own
+                    try:
+                        yield [i], self._run([i], columns)
+                    except _ROW_ERRORS as one:
+                        errors[i] = str(one)
+
+    def _run(self, idx: Sequence[int], columns: list[_Column]) -> list[np.ndarray]:
+        plan = self.plan
+        rows = len(idx)
+        feeds = {}
+        for inp, column in zip(plan.inputs, columns):
+            batch = column.take(idx)
+            if plan.batch is None:
+                batch = batch[0]
+            elif plan.batch > rows:
+                pad = np.repeat(batch[-1:], plan.batch - rows, axis=0)
+                batch = np.concatenate([batch, pad])
+            feeds[inp.name] = batch
+        outputs = self.session.run(feeds, self._names)
+        if plan.batch is None:
+            return [value.numpy() for value in outputs]
+        expected = max(plan.batch, rows)
+        arrays = []
+        for name, value in zip(plan.outputs, outputs):
+            array = value.numpy()
+            if array.ndim == 0 or array.shape[0] != expected:
+                raise OrtError(f"output {name!r} has shape {list(array.shape)}: expected the "
+                               f"batch dimension first ({expected} rows)")
+            arrays.append(array if expected == rows else array[:rows])
+        return arrays
