@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 LOCK   := constraints-dev.txt
 UV     := uv==0.13.9
 
-.PHONY: demo test lint bench conformance soak clean lock matrix wheel-test
+.PHONY: demo test lint bench bench-import bench-async bench-batch bench-ops conformance soak clean \
+	lock matrix wheel-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,19 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The other benchmarks of bench/ (ratios printed, recorded in docs/performance.md).
+bench-import: $(STAMP)
+	$(BIN)/python bench/import_time.py
+
+bench-async: $(STAMP)
+	$(BIN)/python bench/async_bench.py
+
+bench-batch: $(STAMP)
+	$(BIN)/python bench/batch_bench.py
+
+bench-ops: $(STAMP)
+	$(BIN)/python bench/ops_bench.py
 
 conformance: $(STAMP)
 	$(BIN)/python -m tests.conformance.runner --full --write-docs
