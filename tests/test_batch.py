@@ -165,16 +165,31 @@ def test_image_folder_decoded_with_the_declared_options(tmp_path: Path) -> None:
 
 
 def test_image_options_are_checked() -> None:
-    with pytest.raises(ort.OptionError, match="unknown image option 'size'"):
+    with pytest.raises(ort.OptionError, match='unknown option "size"'):
         image_options({"size": 3}, (1, 3, 8, 8), "float32")
     with pytest.raises(ort.OptionError, match="'height' is needed"):
         image_options(None, (1, 3, -1, -1), "float32")
-    with pytest.raises(ort.OptionError, match="only 'stretch'"):
-        image_options({"resize_mode": "letterbox"}, (1, 3, 8, 8), "float32")
-    with pytest.raises(ort.OptionError, match="'mean': expected 1 or 3 values"):
+    with pytest.raises(ort.OptionError, match="resize_mode must be one of"):
+        image_options({"resize_mode": "zoom"}, (1, 3, 8, 8), "float32")
+    with pytest.raises(ort.OptionError, match="mean must be a number or 3 numbers"):
         image_options({"mean": [1, 2]}, (1, 3, 8, 8), "float32")
     hwc = image_options({"channel_order": "grey"}, (8, 8, 1), "uint8")
-    assert (hwc["layout"], hwc["channel_order"], hwc["scale"]) == ("hwc", "gray", 1.0)
+    assert (hwc["layout"], hwc["channel_order"], hwc["data_type"]) == ("hwc", "grey", "uint8")
+    assert image_options(None, (1, 1, 8, 8), "float32")["channel_order"] == "gray"
+
+
+def test_image_rows_are_what_the_tensor_module_makes(tmp_path: Path) -> None:
+    from ortsession import ops
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    pixels = np.random.default_rng(2).integers(0, 256, (30, 12, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(folder / "tall.png")
+    opts = {"resize_mode": "letterbox", "pad_color": 0}
+    row = _load_image(str(folder / "tall.png"), image_options(opts, (-1, 3, 8, 8), "float32"))
+    direct, info = ops.tensor_from_image(str(folder / "tall.png"), width=8, height=8, **opts)
+    np.testing.assert_array_equal(row, direct)
+    assert info.pad_left > 0 and not row[0, :, :, 0].any()  # letterbox padding, pad colour 0
 
 
 # -- batching ------------------------------------------------------------------------------------

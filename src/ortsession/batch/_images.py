@@ -1,9 +1,10 @@
-"""Image decoding for image-folder sources: one file → one input row.
+"""Image-folder sources: one file → one input row, through the tensor module's converter.
 
-:func:`_load_image` is the one place that decodes and preprocesses an image (Pillow). Its options
-use the names of the tensor module's ``tensor_from_image`` (SPEC §12): ``width``, ``height``,
-``layout``, ``channel_order``, ``scale``, ``mean``, ``std``, ``resize_mode`` (``stretch`` only
-here), ``data_type``. :func:`image_options` fills the defaults from the model's input.
+Images are decoded and preprocessed by :func:`ortsession.ops.tensor_from_image` (SPEC §12), with
+its options (``width``, ``height``, ``layout``, ``channel_order``, ``data_type``, ``scale``,
+``mean``, ``std``, ``resize_mode``, ``letterbox_mode``, ``pad_color``, ``interpolation``,
+``alpha_mode``, ``crop``). :func:`image_options` fills what the model input fixes and checks the
+rest once, before the job starts.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from ortsession._errors import ElementTypeError, OptionError
-from ortsession._types import element_type
+from ortsession._errors import OptionError
 
 __all__ = ["IMAGE_SUFFIXES", "image_options"]
 
@@ -22,11 +22,8 @@ IMAGE_SUFFIXES: Final = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 """File name endings an image-folder source picks up (compared in lower case)."""
 
-_LAYOUTS: Final = ("nchw", "nhwc", "chw", "hwc")
-_CHANNEL_ORDERS: Final = {"rgb": "rgb", "bgr": "bgr", "gray": "gray", "grey": "gray",
-                          "grayscale": "gray"}
-_FIELDS: Final = ("width", "height", "layout", "channel_order", "scale", "mean", "std",
-                  "resize_mode", "data_type")
+_AXES: Final = {"nchw": (1, 2, 3), "nhwc": (3, 1, 2), "chw": (0, 1, 2), "hwc": (2, 0, 1)}
+"""Channel, height and width axes of each layout."""
 
 
 def _guess_layout(shape: Sequence[int]) -> str:
@@ -40,111 +37,50 @@ def _guess_layout(shape: Sequence[int]) -> str:
                       f"{list(shape)}")
 
 
-def _channels(shape: Sequence[int], layout: str) -> int:
-    axis = {"nchw": 1, "nhwc": 3, "chw": 0, "hwc": 2}[layout]
-    return shape[axis] if len(shape) > axis else -1
-
-
-def _per_channel(name: str, value: Any, channels: int) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise OptionError(f"image option {name!r}: expected a number or a list of numbers, got "
-                          f"{value!r}") from None
-    if array.size not in (1, channels):
-        raise OptionError(f"image option {name!r}: expected 1 or {channels} values (one per "
-                          f"channel), got {array.size}")
-    return array
-
-
 def image_options(given: Mapping[str, Any] | None, input_shape: Sequence[int],
                   input_type: str) -> dict[str, Any]:
-    """Check the image options and fill the defaults from the model input.
+    """Return ``tensor_from_image`` options for one model input, checked.
 
-    Defaults: ``width``/``height`` from the input's fixed dimensions, ``layout`` from its shape,
-    ``channel_order="rgb"`` (``"gray"`` for one channel), ``data_type`` the input's element type,
-    ``scale=1/255`` for floating-point types (1 otherwise), ``mean=0``, ``std=1``,
-    ``resize_mode="stretch"``. Each channel value is ``(pixel * scale - mean) / std``.
+    Defaults from the model input: ``width``/``height`` from its fixed dimensions, ``layout``
+    from its shape, ``channel_order="gray"`` for one channel (``rgb`` otherwise), ``data_type``
+    the input's element type; ``tensor_from_image``'s own defaults for the rest (``scale=1/255``
+    for floating-point types, ``mean=0``, ``std=1``, ``resize_mode="stretch"``). The options
+    are checked by converting a blank 2x2 image, so a bad one stops the job before it starts.
 
     Raises:
-        OptionError: an unknown option, a bad value, or a size the model does not fix and the
-            options do not give.
+        OptionError: a bad option (``tensor_from_image``'s message), or a size that the model
+            does not fix and the options do not give.
     """
+    from ortsession.ops import tensor_from_image
+
     opts = dict(given or {})
-    for name in opts:
-        if name not in _FIELDS:
-            raise OptionError(f"unknown image option {name!r}; accepted: {', '.join(_FIELDS)}")
     layout = str(opts.get("layout") or _guess_layout(input_shape)).lower()
-    if layout not in _LAYOUTS:
-        raise OptionError(f"image option 'layout': expected one of {', '.join(_LAYOUTS)}, got "
-                          f"{opts['layout']!r}")
-    h_axis, w_axis = {"nchw": (2, 3), "nhwc": (1, 2), "chw": (1, 2), "hwc": (0, 1)}[layout]
-    size = {}
-    for name, axis in (("height", h_axis), ("width", w_axis)):
-        value = opts.get(name)
-        if value is None:
-            value = input_shape[axis] if len(input_shape) > axis else -1
-            if value <= 0:
-                raise OptionError(f"image option {name!r} is needed: the model input does not fix "
-                                  f"it (shape {list(input_shape)})")
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise OptionError(f"image option {name!r}: expected a positive integer, got {value!r}")
-        size[name] = value
-    channels = _channels(input_shape, layout)
-    order = str(opts.get("channel_order") or ("gray" if channels == 1 else "rgb")).lower()
-    if order not in _CHANNEL_ORDERS:
-        raise OptionError(f"image option 'channel_order': expected rgb, bgr or gray, got "
-                          f"{opts['channel_order']!r}")
-    order = _CHANNEL_ORDERS[order]
-    count = 1 if order == "gray" else 3
-    resize_mode = str(opts.get("resize_mode", "stretch"))
-    if resize_mode != "stretch":
-        raise OptionError(f"image option 'resize_mode': only 'stretch' is supported here, got "
-                          f"{resize_mode!r}")
-    data_type = str(opts.get("data_type") or input_type)
-    try:
-        dtype = element_type(data_type).dtype
-    except ElementTypeError as exc:
-        raise OptionError(f"image option 'data_type': {exc}") from None
-    floating = np.issubdtype(dtype, np.floating)
-    scale = opts.get("scale", 1.0 / 255.0 if floating else 1.0)
-    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
-        raise OptionError(f"image option 'scale': expected a number, got {scale!r}")
-    return {
-        **size, "layout": layout, "channel_order": order, "resize_mode": resize_mode,
-        "data_type": data_type, "dtype": dtype, "scale": float(scale),
-        "mean": _per_channel("mean", opts.get("mean", 0.0), count),
-        "std": _per_channel("std", opts.get("std", 1.0), count),
-    }
+    axes = _AXES.get(layout)
+    opts["layout"] = layout
+    if axes is not None:
+        for name, axis in (("height", axes[1]), ("width", axes[2])):
+            if opts.get(name) is None:
+                size = input_shape[axis] if len(input_shape) > axis else -1
+                if size <= 0:
+                    raise OptionError(f"image option {name!r} is needed: the model input does "
+                                      f"not fix it (shape {list(input_shape)})")
+                opts[name] = size
+        if "channel_order" not in opts and len(input_shape) > axes[0]:
+            opts["channel_order"] = "gray" if input_shape[axes[0]] == 1 else "rgb"
+    opts.setdefault("data_type", input_type)
+    tensor_from_image(np.zeros((2, 2, 3), np.uint8), opts)
+    return opts
 
 
 def _load_image(path: str, opts: Mapping[str, Any]) -> np.ndarray:
-    """Decode the image at ``path`` and preprocess it as ``opts`` says (see :func:`image_options`).
+    """Decode the image at ``path`` and preprocess it as ``opts`` say (see :func:`image_options`).
 
-    Returns an array of ``opts["dtype"]``: ``[1, C, H, W]`` (``nchw``), ``[1, H, W, C]``
+    Returns an array of the options' ``data_type``: ``[1, C, H, W]`` (``nchw``), ``[1, H, W, C]``
     (``nhwc``), ``[C, H, W]`` (``chw``) or ``[H, W, C]`` (``hwc``).
 
     Raises:
-        OSError: the file cannot be read or is not an image Pillow can decode.
+        InputError: the file cannot be read or is not an image Pillow can decode.
     """
-    from PIL import Image
+    from ortsession.ops import tensor_from_image
 
-    with Image.open(path) as image:
-        mode = "L" if opts["channel_order"] == "gray" else "RGB"
-        picture = image.convert(mode).resize((opts["width"], opts["height"]),
-                                             Image.Resampling.BILINEAR)
-    pixels = np.asarray(picture, dtype=np.float32)
-    pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
-    if opts["channel_order"] == "bgr":
-        pixels = pixels[:, :, ::-1]
-    values = (pixels * opts["scale"] - opts["mean"]) / opts["std"]
-    dtype = opts["dtype"]
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        values = np.clip(np.rint(values), info.min, info.max)
-    layout = opts["layout"]
-    if layout in ("nchw", "chw"):
-        values = values.transpose(2, 0, 1)
-    if layout in ("nchw", "nhwc"):
-        values = values[None]
-    return np.ascontiguousarray(values, dtype=dtype)
+    return tensor_from_image(path, opts)[0]
