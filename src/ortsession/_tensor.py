@@ -11,6 +11,7 @@ import array as _array_mod
 import ctypes
 import math
 import numbers
+import reprlib
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -49,8 +50,8 @@ class Tensor:
             data_type: the element type; inferred from ``array.dtype`` when omitted.
         """
         et = element_type_from_dtype(array.dtype) if data_type is None else element_type(data_type)
-        if array.dtype != et.dtype or not array.flags.c_contiguous:
-            array = _coerce(array, et, "tensor data")
+        if array.dtype != et.dtype or not array.flags.c_contiguous or et is _STRING:
+            array = _coerce(array, et, "tensor data")  # strings: every element is checked
         self._array = array
         self._etype = et
         self._ortvalue = None
@@ -355,6 +356,8 @@ def _coerce(data: Any, et: ElementType, what: str) -> np.ndarray[Any, Any]:
         src_et = None
     kind = src.dtype.kind if src_et is None or src_et.is_native else (
         "f" if src_et.is_float else "i")
+    if kind == "O" and src.size and all(type(v) is int for v in src.flat):
+        src, kind = _big_ints(src, et, what)  # Python ints beyond 64 bits: numpy keeps objects
     if kind not in "biuf":
         raise TensorError(f"{what}: {et.type_name} needs numbers, got "
                           f"{_describe(src)}")
@@ -387,9 +390,34 @@ def _flat_numbers(data: list[Any], et: ElementType) -> np.ndarray[Any, Any] | No
         return None
 
 
+def _big_ints(src: np.ndarray[Any, Any], et: ElementType,
+              what: str) -> tuple[np.ndarray[Any, Any], str]:
+    """Check an object array of Python ints (some beyond 64 bits) against ``et``'s range.
+
+    Raises the out-of-range error naming the first value that does not fit; returns a float64
+    array (kind ``"f"``) for float types, whose range is checked as usual.
+    """
+    if et.is_integer or et is _BOOL:
+        info: Any = (np.iinfo(et.dtype) if et.is_native and et is not _BOOL
+                     else ml_dtypes.iinfo(et.dtype) if et is not _BOOL  # type: ignore[no-untyped-call]
+                     else np.iinfo(np.uint8))
+        lo, hi = (0, 1) if et is _BOOL else (int(info.min), int(info.max))
+        worst = next(v for v in src.flat if not lo <= v <= hi)
+        raise TensorError(f"{what}: value out of range for {et.type_name} [{lo}, {hi}]: got "
+                          f"{worst}")
+    try:
+        return src.astype(np.float64), "f"
+    except OverflowError:
+        worst = next(v for v in src.flat if abs(v) > 2**1023)
+        raise TensorError(f"{what}: value out of range for {et.type_name}: got "
+                          f"{reprlib.repr(worst)}") from None
+
+
 def _checked_list(data: list[Any], what: str) -> Any:
     try:
         return np.asarray(data)
+    except RecursionError:
+        raise TensorError(f"{what}: the lists are nested too deeply to be tensor data") from None
     except (ValueError, TypeError, OverflowError) as exc:
         raise TensorError(f"{what}: cannot read the data as a regular array of numbers "
                           f"(ragged nesting or mixed values?): {exc}") from None
@@ -437,21 +465,34 @@ def _to_integer(src: np.ndarray[Any, Any], kind: str, et: ElementType,
 
 def _to_float(src: np.ndarray[Any, Any], kind: str, et: ElementType,
               what: str) -> np.ndarray[Any, Any]:
+    """Convert to a float type; refuse every value the type cannot hold (rounding aside).
+
+    Out of range (a finite value that would become inf/NaN, or saturate in float4e2m1), and
+    non-finite values the type lacks: ±inf in the float8 types without infinity (they would
+    become NaN) and NaN in float4e2m1 (it would become -0.0).
+    """
     target = et.dtype
     with np.errstate(over="ignore", invalid="ignore"):
         out = src.astype(target)
-    if kind == "f" and not np.can_cast(src.dtype, target, "safe"):
-        wide = src.astype(np.float64, copy=False)
-        bad = np.isfinite(wide) & ~np.isfinite(out.astype(np.float32, copy=False))
-        if et is ElementType.FLOAT4E2M1:  # no inf/NaN: ml_dtypes saturates instead
-            bad |= np.abs(wide) > _FLOAT4_MAX
-        if bool(bad.any()):
-            raise TensorError(f"{what}: value out of range for {et.type_name}: got "
-                              f"{src.reshape(-1)[int(np.argmax(bad.reshape(-1)))].item()!r}")
-    if kind in "iu":
-        as_f = out.astype(np.float64, copy=False)
-        if not bool(np.all(np.isfinite(as_f))):
-            raise TensorError(f"{what}: value out of range for {et.type_name}")
+    if np.can_cast(src.dtype, target, "safe"):
+        return out
+    wide = src.astype(np.float64, copy=False)
+    back = out.astype(np.float64, copy=False)
+    finite = np.isfinite(wide)
+    bad = finite & ~np.isfinite(back)
+    if et is ElementType.FLOAT4E2M1:  # no inf/NaN: ml_dtypes saturates instead
+        bad |= finite & (np.abs(wide) > _FLOAT4_MAX)
+    if not bool(finite.all()):  # inf must stay inf (same sign), NaN must stay NaN
+        nan = np.isnan(wide)
+        bad |= ~finite & ~((nan & np.isnan(back)) | (~nan & (wide == back)))
+    if bool(bad.any()):
+        value = wide.reshape(-1)[int(np.argmax(bad.reshape(-1)))].item()
+        if math.isnan(value):
+            raise TensorError(f"{what}: {et.type_name} has no NaN: got nan")
+        if math.isinf(value):
+            raise TensorError(f"{what}: {et.type_name} has no infinity: got {value!r}")
+        raise TensorError(f"{what}: value out of range for {et.type_name}: got "
+                          f"{src.reshape(-1)[int(np.argmax(bad.reshape(-1)))].item()!r}")
     return out
 
 
@@ -462,6 +503,8 @@ def _coerce_strings(data: Any, what: str) -> np.ndarray[Any, Any]:
         arr = np.array(data, dtype=object) if not isinstance(data, np.ndarray) else data
     except ValueError as exc:
         raise TensorError(f"{what}: ragged nesting: {exc}") from None
+    except RecursionError:
+        raise TensorError(f"{what}: the lists are nested too deeply to be tensor data") from None
     if arr.dtype.kind in "US":
         arr = arr.astype(object)
     if arr.dtype.kind != "O":
@@ -480,7 +523,7 @@ def _coerce_strings(data: Any, what: str) -> np.ndarray[Any, Any]:
             flat_out[i] = str(s)
         else:
             raise TensorError(f"{what}: string tensor needs strings, element {i} is "
-                              f"{type(s).__name__} {s!r}")
+                              f"{type(s).__name__} {reprlib.repr(s)}")
     return out
 
 
@@ -500,7 +543,7 @@ def _describe(arr: np.ndarray[Any, Any], bad: Any = None) -> str:
                                                                          str(arr.dtype))
     if sample is _NOTHING:
         return kind
-    return f"{kind} (e.g. {sample.item() if isinstance(sample, np.generic) else sample!r})"
+    return f"{kind} (e.g. {reprlib.repr(sample.item() if isinstance(sample, np.generic) else sample)})"
 
 
 _NOTHING: Final = object()
