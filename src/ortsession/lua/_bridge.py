@@ -138,6 +138,15 @@ class Bridge:
         self._binding_sessions: weakref.WeakKeyDictionary[IOBinding, Session] = (
             weakref.WeakKeyDictionary())
         self._last_outputs: tuple[Outputs, tuple[Any, ...]] | None = None
+        # runs without run options use these, so that Ctrl-C can stop them (terminate_runs)
+        self._ro = RunOptions()
+        self._run_options: weakref.WeakSet[RunOptions] = weakref.WeakSet()
+
+    def terminate_runs(self) -> None:
+        """Stop every run in progress in this runtime (Ctrl-C): they end with TerminatedError."""
+        self._ro.terminate()
+        for ro in list(self._run_options):
+            ro.terminate()
 
     def attach(self, internals: Any) -> None:
         """Receive the Lua half's internals (``wrap``, ``classify``, ``warn``)."""
@@ -374,7 +383,9 @@ class Bridge:
         return self.to_lua(ort.optional(self.from_lua(value), info))
 
     def lua_run_options(self, opts: Any = None) -> Any:
-        return self.to_lua(ort.run_options(self.options(opts)))
+        ro = ort.run_options(self.options(opts))
+        self._run_options.add(ro)
+        return self.to_lua(ro)
 
     def lua_load_custom_op_library(self, path: Any = None) -> Any:
         lib = _path(path) if type(path) is bytes else self.from_lua(path)
@@ -474,6 +485,7 @@ class Bridge:
     def lua_run(self, s: Session, ro: Any, positional: bool, n: int, nn: int, want_plan: bool,
                 *args: Any) -> Any:
         """Run ``s``; return ``(all_tensors, plan or None, *outputs)`` or ``(None, message)``."""
+        ro = self._ro if ro is None else ro
         try:
             if positional:
                 inputs: Any = list(args[:n])
@@ -527,6 +539,7 @@ class Bridge:
 
     def lua_run_into(self, s: Session, ro: Any, positional: bool, n: int, no: int,
                      want_plan: bool, *args: Any) -> Any:
+        ro = self._ro if ro is None else ro
         try:
             inputs = self._inputs(s, positional, n, args)
             start = n if positional else 2 * n
@@ -555,6 +568,7 @@ class Bridge:
         return True
 
     def lua_run_with_iobinding(self, s: Session, binding: IOBinding, ro: Any) -> Any:
+        ro = self._ro if ro is None else ro
         try:
             out = s.run_with_iobinding(binding, ro)
         except Exception as exc:

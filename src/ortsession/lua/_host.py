@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Final
 
+from .._interrupt import Watch, watch
 from ._bridge import Bridge
 
 __all__ = ["example_path", "new_runtime", "run_script", "run_source", "to_python"]
@@ -97,6 +98,18 @@ class _Stream:
             buffer.flush()
 
 
+_HOOK_EVERY: Final = 100_000
+"""Lua instructions between two checks for Ctrl-C while a script runs (a few ms at most)."""
+
+_HOOK_SOURCE: Final = b"""
+local sethook, check, every = debug.sethook, ...
+local function hook() check() end
+return function(on, count)
+  if on then sethook(hook, "", count or every) else sethook() end
+end
+"""
+
+
 class _Host:
     """What a runtime made by :func:`new_runtime` keeps: its runner, bridge and streams."""
 
@@ -108,6 +121,20 @@ class _Host:
         self.bridge = bridge
         self.out = out
         self.err = err
+        self.watch: Watch | None = None
+        self.hook: Any = None
+
+    def check_interrupt(self) -> None:
+        """Called by the Lua count hook: raise ``KeyboardInterrupt`` once Ctrl-C came.
+
+        The flag keeps raising while the script swallows the error with ``pcall``.
+        """
+        watch = self.watch
+        if watch is not None and watch.interrupted:
+            # from now on at every instruction: an error caught by the script's pcall is
+            # raised again at the first instruction outside it
+            self.hook(True, 1)
+            raise KeyboardInterrupt
 
 
 def new_runtime(home: str | os.PathLike[str] | None = None, stdout: IO[str] | None = None,
@@ -150,7 +177,9 @@ def new_runtime(home: str | os.PathLike[str] | None = None, stdout: IO[str] | No
     run, run_string, internals = setup(host_functions, factory, bridge.table())
     bridge.attach(internals)
     rt.globals()[b"XXT_HOME_PATH"] = os.fsencode(home if home is not None else default_home())
-    rt._ortsession = _Host(run, run_string, internals, bridge, out, err)
+    host = _Host(run, run_string, internals, bridge, out, err)
+    host.hook = load(_HOOK_SOURCE, b"=ortsession interrupt")(host.check_interrupt, _HOOK_EVERY)
+    rt._ortsession = host
     return rt
 
 
@@ -183,17 +212,28 @@ def _encode(value: str | bytes | os.PathLike[str]) -> bytes:
 def _execute(runtime: Any, call: Callable[[_Host], Any], stderr: IO[str] | None) -> int:
     err = stderr if stderr is not None else sys.stderr
     host = _host_of(runtime)
-    try:
+    with watch() as interrupt:
+        # Ctrl-C: runs in progress are terminated, and a count hook stops busy Lua code
+        interrupt.on_interrupt(host.bridge.terminate_runs)
+        host.watch = interrupt
+        host.hook(True)
         try:
-            result = call(host)
-        finally:
-            host.out.flush()
-    except KeyboardInterrupt:
-        err.write("lua: interrupted\n")
-        return 130
-    except Exception as exc:  # a lupa LuaError outside the script's own protection
-        err.write(f"lua: {exc}\n")
-        return 1
+            try:
+                result = call(host)
+            finally:
+                host.hook(False)
+                host.watch = None
+                host.out.flush()
+        except KeyboardInterrupt:
+            result = None
+        except Exception as exc:  # a lupa LuaError outside the script's own protection
+            if not interrupt.interrupted:
+                err.write(f"lua: {exc}\n")
+                return 1
+        if interrupt.interrupted or result is None:
+            err.write("lua: interrupted (Ctrl-C): the script was stopped\n")
+            err.flush()
+            return 130
     code, message = (result, None) if not isinstance(result, tuple) else (*result, None)[:2]
     if message is not None:
         text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
