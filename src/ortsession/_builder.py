@@ -145,6 +145,9 @@ def _model_source(
         raise ModelLoadError(f"cannot load model {label}: no such file")
     if os.path.isdir(path):
         raise ModelLoadError(f"cannot load model {label}: is a directory, not a model file")
+    if not os.path.isfile(path):  # a FIFO would block forever, a device be read without end
+        raise ModelLoadError(f"cannot load model {label}: not a regular file (a FIFO, device "
+                             f"or socket); give the model file itself")
     try:
         with open(path, "rb") as stream:
             empty = not stream.read(1)

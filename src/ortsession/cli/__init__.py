@@ -67,7 +67,14 @@ def _dispatch(argv: Sequence[str] | None, out: Output) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     words, script_args = _lua.split_argv(words)
-    args = parser.parse_args(words)
+    args, extra = parser.parse_known_args(words)
+    if extra:
+        # run/bench inputs may follow flags (run m.onnx --random sr=16000): argparse ends
+        # the INPUT list at the first flag and leaves the rest here
+        flags = [w for w in extra if w.startswith("-")]
+        if flags or not hasattr(args, "inputs"):
+            parser.error(f"unrecognized arguments: {' '.join(flags or extra)}")
+        args.inputs = [*args.inputs, *extra]
     if script_args is not None:
         args.verbatim_args = script_args
     if args.command is None:
