@@ -91,6 +91,22 @@ def build_session(
     libraries += [lib for lib in extra_libraries if lib not in libraries]
     ort_options = _ort_session_options(options, config, libraries)
 
+    try:
+        return _build(options, source, label, ort_options, libraries, stacklevel + 1)
+    except ModelLoadError as exc:
+        if libraries and "Domain already set" in str(exc):
+            names = ", ".join(repr(lib.path) for lib in libraries)
+            raise CustomOpLibraryError(
+                f"custom-op libraries {names}: two of them register the same operator domain "
+                f"(ONNX Runtime: 'Domain already set in registry'); a library may be loaded "
+                f"once per session, and a copy of it under another path is a second library"
+            ) from exc
+        raise
+
+
+def _build(options: SessionOptions, source: str | bytes, label: str, ort_options: Any,
+           libraries: Sequence[CustomOpLibrary], stacklevel: int) -> BuiltSession:
+    """Create the session on the requested providers, falling back to CPU as configured."""
     requested = options.providers
     available = _engine.available_providers()
     missing = [name for name in requested if name not in available]

@@ -240,9 +240,16 @@ class Bridge:
             return [self.from_lua(v, ints=ints) for v in value.values()]
         items = list(value.items())
         keys = [k for k, _ in items]
-        if all(type(k) is int for k in keys) and sorted(keys) == list(range(1, len(keys) + 1)):
-            items.sort(key=lambda kv: kv[0])
-            return [self.from_lua(v, ints=ints) for _, v in items]
+        if all(type(k) is int for k in keys):
+            keys.sort()
+            if keys == list(range(1, len(keys) + 1)):
+                items.sort(key=lambda kv: kv[0])
+                return [self.from_lua(v, ints=ints) for _, v in items]
+            if keys[0] >= 1:  # an array with a nil inside: say so in Lua's terms
+                hole = next(i for i, k in enumerate(keys, 1) if i != k)
+                raise TensorError(f"the array has a hole: index {hole} is nil (an array needs "
+                                  f"a value at every index 1..{keys[-1]}; nil cannot be an "
+                                  f"element)")
         return {self._key(k): self.from_lua(v, ints=ints) for k, v in items}
 
     @staticmethod
