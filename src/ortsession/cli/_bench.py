@@ -104,9 +104,10 @@ def latency_stats(seconds: list[float]) -> dict[str, float]:
 
 
 # -- callables timed ----------------------------------------------------------------------------
-def _preallocated(session: ort.Session, inputs: dict[str, Any]) -> dict[str, ort.Tensor]:
+def _preallocated(session: ort.Session, inputs: dict[str, Any],
+                  ro: ort.RunOptions) -> dict[str, ort.Tensor]:
     """One tensor per output, of the type and shape a run with ``inputs`` produces."""
-    outputs = session.run(inputs)
+    outputs = session.run(inputs, None, ro)
     tensors: dict[str, ort.Tensor] = {}
     for name, value in outputs.items():
         if not isinstance(value, ort.Tensor):
@@ -121,7 +122,7 @@ def _ours(session: ort.Session, inputs: dict[str, Any], mode: str,
     """Return a call running ``session`` once in ``mode`` (one per thread: own buffers)."""
     if mode == "run":
         return lambda: session.run(inputs, None, ro)
-    outputs = _preallocated(session, inputs)
+    outputs = _preallocated(session, inputs, ro)
     if mode == "run_into":
         return lambda: session.run_into(inputs, outputs, ro)
     binding = session.create_io_binding()
@@ -177,14 +178,30 @@ class _Raw:
         """Return a call running the raw session once (``run``, or IO binding for iobinding)."""
         sess, feed, ro = self.session, self.feed, self.run_options
         if mode != "iobinding":
-            return lambda: sess.run(None, feed, ro)
+            return self._checked(lambda: sess.run(None, feed, ro))
         binding = sess.io_binding()
         for name, value in feed.items():
             binding.bind_cpu_input(name, value)
-        for name, value in zip([o.name for o in sess.get_outputs()], sess.run(None, feed)):
+        produced = self._checked(lambda: sess.run(None, feed, ro))()
+        for name, value in zip([o.name for o in sess.get_outputs()], produced):
             buffer = self._ort.OrtValue.ortvalue_from_numpy(np.empty_like(value))
             binding.bind_ortvalue_output(name, buffer)
-        return lambda: sess.run_with_iobinding(binding, ro)
+        return self._checked(lambda: sess.run_with_iobinding(binding, ro))
+
+    def _checked(self, call: Call) -> Call:
+        """Wrap a raw call: onnxruntime's exceptions become ortsession's."""
+        ro = self.run_options
+
+        def checked() -> Any:
+            try:
+                return call()
+            except Exception as exc:
+                if ro.terminate:
+                    raise ort.TerminatedError("--compare-raw: the onnxruntime run was "
+                                              "terminated") from None
+                raise ort.RunError(f"--compare-raw: onnxruntime failed: {exc}") from None
+
+        return checked
 
 
 def _raw_value(name: str, value: Any) -> Any:

@@ -88,10 +88,8 @@ def regular_file(path: str, what: str) -> str:
     """
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise UsageError(f"{what}: no such file {path!r}") from None
-    except OSError as exc:
-        raise UsageError(f"{what} {path!r}: cannot read it: {exc.strerror or exc}") from None
+    except OSError:
+        return path  # missing or unreadable: opening it says so, as before
     if not stat.S_ISREG(mode):
         kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)"
                 if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
