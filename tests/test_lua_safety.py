@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import pytest
 
 pytest.importorskip("lupa")
 
-import ortsession.lua  # noqa: E402
+import ortsession.lua
 
 
 def _run(source: str) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Memory safety, silent wrong answers, concurrency and messages (issue 10, §3–§5).
+"""Memory safety, silent wrong answers, concurrency and messages (issue 10, §3 to §5).
 
 Each class of failure is reproduced with variants: output targets ORT cannot write in place,
 values an element type cannot hold, string arrays that skipped the checks, a model file replaced
@@ -37,6 +37,14 @@ def add() -> ort.Session:
 
 # --- §3 output targets ORT cannot write in place ----------------------------------------------
 
+def _target(session: ort.Session, route: str, target: Any) -> None:
+    """Use ``target`` as output ``y`` through ``run_into`` or ``IOBinding.bind_output``."""
+    if route == "run_into":
+        session.run_into([X, B], {"y": target})
+    else:
+        session.create_io_binding().bind_output("y", target)
+
+
 def _strided(base: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return base[::4].reshape(1, 2)
 
@@ -67,10 +75,7 @@ def test_non_contiguous_targets_are_refused_and_memory_untouched(
     assert not view.flags.c_contiguous
     target: Any = ort.Tensor(view) if as_tensor else view
     with pytest.raises(ort.InputError, match=rf"{route}\(\): output 'y': .*not C-contiguous"):
-        if route == "run_into":
-            add.run_into([X, B], {"y": target})
-        else:
-            add.create_io_binding().bind_output("y", target)
+        _target(add, route, target)
     assert np.all(base == 7.0)  # nothing written, around the view or in it
 
 
@@ -108,10 +113,7 @@ def test_a_reversed_view_of_4m_floats_no_longer_overflows_the_heap() -> None:
 def test_big_endian_targets_are_refused(add: ort.Session, route: str, dtype: Any) -> None:
     target = np.zeros((1, 2), dtype)
     with pytest.raises(ort.InputError, match=rf"{route}\(\): output 'y': .*big-endian"):
-        if route == "run_into":
-            add.run_into([X, B], {"y": target})
-        else:
-            add.create_io_binding().bind_output("y", target)
+        _target(add, route, target)
 
 
 @pytest.mark.parametrize("route", ["run_into", "bind_output"])
@@ -122,10 +124,7 @@ def test_misaligned_and_read_only_targets_are_refused(add: ort.Session, route: s
     for target, problem in ((misaligned, "not aligned"), (read_only, "read-only"),
                             (ort.Tensor(read_only), "read-only")):
         with pytest.raises(ort.InputError, match=rf"{route}\(\): output 'y': .*{problem}"):
-            if route == "run_into":
-                add.run_into([X, B], {"y": target})
-            else:
-                add.create_io_binding().bind_output("y", target)
+            _target(add, route, target)
 
 
 def test_contiguous_targets_still_get_the_result(add: ort.Session) -> None:
@@ -293,7 +292,7 @@ def test_optimized_model_path_is_never_the_model(tmp_path: Path, link: str,
     else:
         os.symlink(tmp_path, tmp_path / "alias")
         target = str(tmp_path / "alias" / "model.onnx")
-    with pytest.raises(ort.OptionError, match="'optimized_model_path'.*is the model file"):
+    with pytest.raises(ort.OptionError, match=r"'optimized_model_path'.*is the model file"):
         ort.session(model, optimized_model_path=target)
     assert model.read_bytes() == ADD
 
@@ -322,8 +321,11 @@ def test_close_while_run_with_iobinding_is_in_flight_lets_it_finish() -> None:
         else:
             binding.bind_output("y")
         result: list[Any] = []
-        thread = threading.Thread(target=lambda b=binding: result.append(
-            session.run_with_iobinding(b)["y"].numpy().copy()))
+
+        def run(s: ort.Session = session, b: Any = binding, into: list[Any] = result) -> None:
+            into.append(s.run_with_iobinding(b)["y"].numpy().copy())
+
+        thread = threading.Thread(target=run)
         thread.start()
         threading.Event().wait(0.2)
         session.close()

@@ -11,6 +11,7 @@ command line (exit status 130) and by ``ortsession.lua.run_script``.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import threading
@@ -44,7 +45,7 @@ class Watch:
             stop()
 
     def handle(self, signum: int, frame: object) -> None:
-        """The Python ``SIGINT`` handler while watching.
+        """Handle ``SIGINT`` while watching (the Python-level handler).
 
         With stop functions registered (runs that Ctrl-C terminates), only the flag is set:
         the terminated run ends the work with :class:`~ortsession.TerminatedError`, and no
@@ -70,12 +71,12 @@ class Watch:
         for stop in stops:
             try:
                 stop()
-            except Exception:  # noqa: S112 - one failing stop must not keep the others from running
+            except Exception:  # one failing stop must not keep the others from running
                 continue
 
 
 def _handle(signum: int, frame: object) -> None:
-    """The Python ``SIGINT`` handler while a watch is active: the innermost one decides."""
+    """Handle ``SIGINT`` while a watch is active: the innermost one decides."""
     if _active:
         _active[-1].handle(signum, frame)
     else:
@@ -138,10 +139,8 @@ def _watching(state: Watch) -> Iterator[None]:
         if ours:
             signal.signal(signal.SIGINT, handler)
         signal.set_wakeup_fd(previous, warn_on_full_buffer=False)
-        try:
+        with contextlib.suppress(OSError):
             writer.send(b"\0")
-        except OSError:
-            pass
         thread.join(timeout=1.0)
         reader.close()
         writer.close()

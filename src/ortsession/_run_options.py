@@ -17,11 +17,11 @@ _FIELDS = ("tag", "log_severity_level", "log_verbosity_level")
 def _check_level(field: str, value: Any, lower: int, upper: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise OptionError(f"run option {field!r}: expected an integer, got {value!r}")
-    value = int(value)  # numpy integer scalars are integers too
-    if value < lower or (upper is not None and value > upper):
+    number = int(value)  # numpy integer scalars are integers too
+    if number < lower or (upper is not None and number > upper):
         accepted = f"{lower}..{upper}" if upper is not None else f">= {lower}"
         raise OptionError(f"run option {field!r}: expected {accepted}, got {value!r}")
-    return value
+    return number
 
 
 class RunOptions:

@@ -543,7 +543,8 @@ def _describe(arr: np.ndarray[Any, Any], bad: Any = None) -> str:
                                                                          str(arr.dtype))
     if sample is _NOTHING:
         return kind
-    return f"{kind} (e.g. {reprlib.repr(sample.item() if isinstance(sample, np.generic) else sample)})"
+    value = sample.item() if isinstance(sample, np.generic) else sample
+    return f"{kind} (e.g. {reprlib.repr(value)})"
 
 
 _NOTHING: Final = object()

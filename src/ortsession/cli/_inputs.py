@@ -439,7 +439,7 @@ def build_inputs(session: ort.Session, args: argparse.Namespace, *,
 
 
 def _integer_max(data_type: str) -> int:
-    """The largest value of an integer element type (``int4`` → 7)."""
+    """Return the largest value of an integer element type (``int4`` → 7)."""
     dtype = element_type(data_type).dtype
     try:
         return int(np.iinfo(dtype).max)

@@ -10,7 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Final
 
-from .._interrupt import Watch, watch
+from ortsession._interrupt import Watch, watch
+
 from ._bridge import Bridge
 
 __all__ = ["example_path", "new_runtime", "run_script", "run_source", "to_python"]
@@ -125,7 +126,7 @@ class _Host:
         self.hook: Any = None
 
     def check_interrupt(self) -> None:
-        """Called by the Lua count hook: raise ``KeyboardInterrupt`` once Ctrl-C came.
+        """Raise ``KeyboardInterrupt`` once Ctrl-C came (the Lua count hook calls this).
 
         The flag keeps raising while the script swallows the error with ``pcall``.
         """
