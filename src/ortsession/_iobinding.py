@@ -76,7 +76,7 @@ class IOBinding:
         self._fast: Outputs | None = None  # the result when every output is a bound tensor
         self._held: set[str] = set()  # inputs ORT's binding cannot take, passed at each run
         self._emulated: list[Any] | None = None  # outputs of the last run made without binding
-        self._lock = threading.RLock()  # ORT's binding is not thread-safe: one call at a time
+        self._lock = threading.Lock()  # ORT's binding is not thread-safe: one call at a time
 
     def _check(self) -> Any:
         sess = self._session._ort
@@ -229,45 +229,45 @@ class IOBinding:
             produced = outputs_from_binding(self._binding)
         return [_detached(v) for v in produced]
 
-    @_locked
     def _run(self, run_options: RunOptions | None) -> Outputs:
-        fast = self._fast
-        if fast is not None and self._session._generation == self._generation:
-            # hot path: validated before, every output written in place by ORT
-            sess = self._session._ort
-            if sess is not None:
-                ro = (self._session._default_ro if run_options is None
-                      else _ro_of(run_options))
-                try:
-                    sess.run_with_iobinding(self._binding, ro)
-                except Exception as exc:
-                    raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
-                return fast
-        sess = self._check()
-        if not self._outputs:
-            raise InputError("run_with_iobinding(): no output is bound; call bind_output()")
-        missing = [n for n in self._session._required if n not in self._inputs]
-        if missing:
-            raise InputError(f"run_with_iobinding(): required input(s) {missing} are not bound")
-        ro = self._session._default_ro if run_options is None else _ro_of(run_options)
-        if self._held:
-            return self._run_held(sess, ro)
-        try:
-            sess.run_with_iobinding(self._binding, ro)
-        except Exception as exc:
-            raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
-        self._emulated = None
-        pending = [(i, name, target, staged)
-                   for i, (name, (kind, target, staged)) in enumerate(self._outputs.items())
-                   if kind == "tensor" and staged is not None and target is not None]
-        if pending:
-            copy_back(self._binding, pending, "run_with_iobinding()")
-        self._ran = True
-        result = self._last_outputs()  # no _check(): a close() during the run must not fail it
-        if all(kind == "tensor" and staged is None
-               for kind, _, staged in self._outputs.values()):
-            self._fast = result
-        return result
+        with self._lock:  # inline, not @_locked: this is the hot path of repeated runs
+            fast = self._fast
+            if fast is not None and self._session._generation == self._generation:
+                # hot path: validated before, every output written in place by ORT
+                sess = self._session._ort
+                if sess is not None:
+                    ro = (self._session._default_ro if run_options is None
+                          else _ro_of(run_options))
+                    try:
+                        sess.run_with_iobinding(self._binding, ro)
+                    except Exception as exc:
+                        raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
+                    return fast
+            sess = self._check()
+            if not self._outputs:
+                raise InputError("run_with_iobinding(): no output is bound; call bind_output()")
+            missing = [n for n in self._session._required if n not in self._inputs]
+            if missing:
+                raise InputError(f"run_with_iobinding(): required input(s) {missing} are not bound")
+            ro = self._session._default_ro if run_options is None else _ro_of(run_options)
+            if self._held:
+                return self._run_held(sess, ro)
+            try:
+                sess.run_with_iobinding(self._binding, ro)
+            except Exception as exc:
+                raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
+            self._emulated = None
+            pending = [(i, name, target, staged)
+                       for i, (name, (kind, target, staged)) in enumerate(self._outputs.items())
+                       if kind == "tensor" and staged is not None and target is not None]
+            if pending:
+                copy_back(self._binding, pending, "run_with_iobinding()")
+            self._ran = True
+            result = self._last_outputs()  # no _check(): a close() during the run must not fail it
+            if all(kind == "tensor" and staged is None
+                   for kind, _, staged in self._outputs.values()):
+                self._fast = result
+            return result
 
     def _run_held(self, sess: Any, ro: Any) -> Outputs:
         """Run with inputs ORT's binding cannot hold: pass them all, then fill the outputs."""
