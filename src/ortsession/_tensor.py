@@ -45,8 +45,13 @@ class Tensor:
     def __init__(self, array: np.ndarray[Any, Any], data_type: ElementType | str | None = None):
         """Wrap ``array`` (shared, not copied) as a tensor.
 
+        An array of the element type's dtype is shared as is, even a strided view (fine as an
+        input; refused as a ``run_into``/``bind_output`` target, which ORT writes contiguously).
+        Other arrays are converted with every value checked, so the tensor is then a copy: a
+        big-endian array, another dtype, and string data (each element checked like a list's).
+
         Args:
-            array: a C-contiguous numpy array whose dtype is the element type's dtype.
+            array: a numpy array, ideally C-contiguous of the element type's dtype.
             data_type: the element type; inferred from ``array.dtype`` when omitted.
         """
         et = element_type_from_dtype(array.dtype) if data_type is None else element_type(data_type)
