@@ -76,3 +76,27 @@ def test_what_docs_say_a_script_can_reach_is_true() -> None:
     assert module == "ortsession._session"
     assert source.endswith("demo/model.onnx'")
     assert executed.split()[:2] == ["nil", "exit"]  # the command ran and failed
+
+
+LUA_TERMS = """
+local ort = require("onnxruntime")
+local s = assert(ort.session(XXT_HOME_PATH .. "/models/demo/model.onnx"))
+local function show(_, err) print(err) end
+show(ort.tensor("float32", {2}, {1, "a"}))
+show(ort.session(XXT_HOME_PATH .. "/models/demo/model.onnx", {intra_op_num_threads = {1}}))
+show(s:run({x = {{1, 2}}, bias = {{1, 2}}}, {{"y"}}))
+show(s:run({x = {{1, 2}}, bias = {{1, 2}}}, {"y", 3}))
+"""
+
+
+def test_messages_name_lua_types_and_the_offending_value() -> None:
+    code, out, err = _run(LUA_TERMS)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "tensor data: float32 needs numbers, got 'a' (string)"
+    assert lines[1].endswith("got [1] (table)")
+    assert lines[2] == ('output_names: entry 1 is a table, expected an output name (a string); '
+                        'the model\'s outputs are {"y"}')
+    assert lines[3].startswith("output_names: entry 2 is a number")
+    for line in lines:
+        assert "_LuaTable" not in line and "(list)" not in line and "(str)" not in line, line

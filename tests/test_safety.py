@@ -9,6 +9,7 @@ IO binding shared by threads, and exceptions or messages that were not the packa
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -466,3 +467,12 @@ def test_bind_output_refusals_name_bind_output(add: ort.Session) -> None:
                             (np.zeros((1, 2), np.float64), "is float32")):
         with pytest.raises(ort.InputError, match=rf"^bind_output\(\): output 'y' {problem}"):
             binding.bind_output("y", target)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("data", "named"), [
+    ([1, "a"], "'a' (str)"), ([[1, 2], [3, None]], "None (NoneType)"), ([1.5, b"q"], "b'q' (bytes)"),
+    ([1, 2 + 1j], "(2+1j) (complex)"), ([[1, [2]], [3, 4]], "ragged nesting"),
+])
+def test_the_offending_element_is_named(data: Any, named: str) -> None:
+    with pytest.raises(ort.TensorError, match=re.escape(named)):
+        ort.tensor("float32", [2, 2] if isinstance(data[0], list) else [2], data)

@@ -364,6 +364,10 @@ def _coerce(data: Any, et: ElementType, what: str) -> np.ndarray[Any, Any]:
     if kind == "O" and src.size and all(type(v) is int for v in src.flat):
         src, kind = _big_ints(src, et, what)  # Python ints beyond 64 bits: numpy keeps objects
     if kind not in "biuf":
+        odd = _first_non_number(data) if not isinstance(data, np.ndarray) else _NOTHING
+        if odd is not _NOTHING:  # numpy made [1, "a"] strings: name "a", not "1"
+            raise TensorError(f"{what}: {et.type_name} needs numbers, got "
+                              f"{reprlib.repr(odd)} ({type(odd).__name__})")
         raise TensorError(f"{what}: {et.type_name} needs numbers, got "
                           f"{_describe(src)}")
     if et is _BOOL:
@@ -416,6 +420,21 @@ def _big_ints(src: np.ndarray[Any, Any], et: ElementType,
         worst = next(v for v in src.flat if abs(v) > 2**1023)
         raise TensorError(f"{what}: value out of range for {et.type_name}: got "
                           f"{reprlib.repr(worst)}") from None
+
+
+def _first_non_number(data: Any) -> Any:
+    """Return the first element of nested lists that is not a number (``_NOTHING``: none)."""
+    stack = [iter([data])]
+    while stack:
+        item = next(stack[-1], _NOTHING)
+        if item is _NOTHING:
+            stack.pop()
+        elif isinstance(item, (list, tuple)):
+            stack.append(iter(item))
+        elif not isinstance(item, (numbers.Number, np.generic)) or isinstance(
+                item, (complex, np.complexfloating)):
+            return item
+    return _NOTHING
 
 
 def _checked_list(data: list[Any], what: str) -> Any:

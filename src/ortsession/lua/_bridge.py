@@ -65,10 +65,25 @@ _WHICH: Final = {
 _NAMES_CACHE_SIZE: Final = 256
 
 
+_LUA_TYPES: Final[dict[type, str]] = {bool: "boolean", int: "number", float: "number",
+                                      str: "string", bytes: "string", list: "table",
+                                      dict: "table", type(None): "nil"}
+
+_PY_TYPE_NAMES: Final = (("(list)", "(table)"), ("(dict)", "(table)"), ("(str)", "(string)"),
+                         ("(bytes)", "(string)"), ("(NoneType)", "(nil)"), ("(bool)", "(boolean)"),
+                         ("(int)", "(number)"), ("(float)", "(number)"))
+"""Python type names in the API's messages (``got [1] (list)``) and their Lua names."""
+
+
 def _message(exc: BaseException, where: str) -> bytes:
-    """Return the Lua error message for ``exc``: the API's own message for foreseen failures."""
+    """Return the Lua error message for ``exc``: the API's own message for foreseen failures.
+
+    Python type names in parentheses become Lua's (``(list)`` → ``(table)``).
+    """
     if isinstance(exc, OrtError):
         text = str(exc)
+        for python, lua in _PY_TYPE_NAMES:
+            text = text.replace(python, lua)
     elif isinstance(exc, UnicodeDecodeError):
         text = (f"{where}: a Lua string is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
                 f"names, options and string data must be UTF-8")
@@ -512,6 +527,13 @@ class Bridge:
                 start = n if positional else 2 * n
                 names = [x.decode("utf-8") if type(x) is bytes else x
                          for x in args[start:start + nn]]
+                for i, x in enumerate(names, 1):
+                    if type(x) is not str:
+                        kind = self._lua_type(x) or _LUA_TYPES.get(type(x), "value")
+                        known = ", ".join(f'"{o}"' for o in s.output_names())
+                        raise ort.InputError(
+                            f"output_names: entry {i} is a {kind}, expected an output name "
+                            f"(a string); the model's outputs are {{{known}}}")
             out = s.run(inputs, names, ro)
         except Exception as exc:
             return None, _message(exc, "session:run()")
