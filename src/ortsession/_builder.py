@@ -29,7 +29,8 @@ from ._guard import check_external_data, check_model_bytes
 from ._options import SessionOptions
 from ._providers import CPU, Provider, short_name
 
-__all__ = ["BuiltSession", "ProviderFallbackWarning", "build_session", "provider_options_for"]
+__all__ = ["BuiltSession", "ProviderFallbackWarning", "build_session", "file_identity",
+           "provider_options_for"]
 
 
 class ProviderFallbackWarning(UserWarning):
@@ -84,10 +85,28 @@ def build_session(
     config = _config.before_session()
     _engine.ensure_environment()
     source, label = _model_source(model)
+    if options.optimized_model_path is not None and isinstance(source, str):
+        _refuse_model_as_output(options.optimized_model_path, source)
     libraries = [load_custom_op_library(path) for path in options.custom_op_libraries]
     libraries += [lib for lib in extra_libraries if lib not in libraries]
     ort_options = _ort_session_options(options, config, libraries)
 
+    try:
+        return _build(options, source, label, ort_options, libraries, stacklevel + 1)
+    except ModelLoadError as exc:
+        if libraries and "Domain already set" in str(exc):
+            names = ", ".join(repr(lib.path) for lib in libraries)
+            raise CustomOpLibraryError(
+                f"custom-op libraries {names}: two of them register the same operator domain "
+                f"(ONNX Runtime: 'Domain already set in registry'); a library may be loaded "
+                f"once per session, and a copy of it under another path is a second library"
+            ) from exc
+        raise
+
+
+def _build(options: SessionOptions, source: str | bytes, label: str, ort_options: Any,
+           libraries: Sequence[CustomOpLibrary], stacklevel: int) -> BuiltSession:
+    """Create the session on the requested providers, falling back to CPU as configured."""
     requested = options.providers
     available = _engine.available_providers()
     missing = [name for name in requested if name not in available]
@@ -153,6 +172,9 @@ def _model_source(
         raise ModelLoadError(f"cannot load model {label}: no such file")
     if os.path.isdir(path):
         raise ModelLoadError(f"cannot load model {label}: is a directory, not a model file")
+    if not os.path.isfile(path):  # a FIFO would block forever, a device be read without end
+        raise ModelLoadError(f"cannot load model {label}: not a regular file (a FIFO, device "
+                             f"or socket); give the model file itself")
     try:
         with open(path, "rb") as stream:
             empty = not stream.read(1)
@@ -164,6 +186,35 @@ def _model_source(
     if not _engine.CHECKS_EXTERNAL_DATA:
         check_external_data(path, label)
     return path, label
+
+
+def file_identity(model: object) -> tuple[int, ...] | None:
+    """Return what identifies a model file's content on disk, or ``None`` for model bytes.
+
+    ``(device, inode, size, mtime, ctime)`` in nanoseconds: replacing the file (a new inode)
+    or writing into it (a new mtime/ctime, which no user call can set back) changes it.
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        return None
+    try:
+        st = os.stat(model)
+    except OSError:
+        return (-1,)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _refuse_model_as_output(target: str, model: str) -> None:
+    """Refuse an ``optimized_model_path`` that is the model file itself (or a link to it)."""
+    try:
+        same = os.path.exists(target) and os.path.samefile(target, model)
+    except OSError:
+        same = False
+    if same or os.path.realpath(target) == os.path.realpath(model):
+        raise OptionError(
+            f"session option 'optimized_model_path'={target!r} is the model file {model!r} "
+            f"itself (or a link to it): ONNX Runtime would overwrite the model with its "
+            f"optimized version; choose another path"
+        )
 
 
 def _check_directory(field: str, path: str) -> None:

@@ -33,6 +33,7 @@ Resolution rules:
 from __future__ import annotations
 
 import difflib
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, IntFlag
@@ -192,11 +193,12 @@ def _validate(fields: Mapping[str, object]) -> _Given:
 
 
 def _check_flags(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise OptionError(
             f"{_FLAGS_FIELD!r}: expected an integer bit mask of COREML_FLAG_* values, "
             f"got {value!r} ({type(value).__name__})"
         )
+    value = int(value)
     known = ", ".join(f"COREML_FLAG_{flag.name}=0x{flag.value:03x}" for flag in CoreMLFlag)
     if value < 0:
         raise OptionError(f"{_FLAGS_FIELD!r}: expected a bit mask >= 0, got {value!r}; "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import functools
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -30,6 +32,19 @@ if TYPE_CHECKING:
 
 __all__ = ["IOBinding"]
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Run ``method`` under the binding's lock: one use of a binding at a time."""
+
+    @functools.wraps(method)
+    def locked(self: IOBinding, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast("_F", locked)
+
 _DEVICES = {"cuda": "cuda", "hip": "gpu", "rocm": "gpu", "dml": "dml", "webgpu": "webgpu"}
 
 
@@ -42,7 +57,12 @@ class IOBinding:
     are then copied into bound tensors).
 
     A binding belongs to one build of its session: after the session is closed or rebuilt by
-    ``register_custom_op_library``, using it raises :class:`StateError`.
+    ``register_custom_op_library``, using it raises :class:`StateError`; a run already in
+    progress when the session is closed finishes normally.
+
+    A binding is meant for one thread at a time. Used from several threads at once, its calls
+    take turns (a lock serialises binding, clearing, running and reading the outputs), so they
+    never corrupt it; make one binding per thread to run in parallel.
     """
 
     def __init__(self, session: Session) -> None:
@@ -56,6 +76,7 @@ class IOBinding:
         self._fast: Outputs | None = None  # the result when every output is a bound tensor
         self._held: set[str] = set()  # inputs ORT's binding cannot take, passed at each run
         self._emulated: list[Any] | None = None  # outputs of the last run made without binding
+        self._lock = threading.Lock()  # ORT's binding is not thread-safe: one call at a time
 
     def _check(self) -> Any:
         sess = self._session._ort
@@ -66,6 +87,7 @@ class IOBinding:
                              "create a new binding with session.create_io_binding()")
         return sess
 
+    @_locked
     def bind_input(self, name: str, value: Any) -> None:
         """Bind input (or overridable initializer) ``name`` to ``value``.
 
@@ -90,6 +112,7 @@ class IOBinding:
         self._inputs[name] = (value, converted if bound is None else bound)
         self._fast = None
 
+    @_locked
     def bind_output(self, name: str, spec_or_tensor: Tensor | np.ndarray[Any, Any] |
                     Mapping[str, Any] | None = None) -> Tensor | None:
         """Bind output ``name``.
@@ -132,12 +155,13 @@ class IOBinding:
             raise InputError(f"bind_output(): output {name!r}: expected a Tensor, a "
                              f"{{type, shape}} spec or {{mode='device'}}, got "
                              f"{type_name(spec_or_tensor)}")
-        target = self._session._check_target(name, spec_or_tensor)
+        target = self._session._check_target(name, spec_or_tensor, "bind_output()")
         staged = bind_output_tensor(self._binding, name, target)
         self._outputs[name] = ("tensor", target, staged)
         self._fast = None
         return target
 
+    @_locked
     def clear_inputs(self) -> None:
         """Remove every bound input."""
         self._check()
@@ -146,6 +170,7 @@ class IOBinding:
         self._held.clear()
         self._fast = None
 
+    @_locked
     def clear_outputs(self) -> None:
         """Remove every bound output."""
         self._check()
@@ -155,19 +180,25 @@ class IOBinding:
         self._fast = None
         self._emulated = None
 
+    @_locked
     def synchronize_inputs(self) -> None:
         """Wait until bound inputs are ready on their devices (no-op on CPU)."""
         self._check()
         self._binding.synchronize_inputs()
 
+    @_locked
     def synchronize_outputs(self) -> None:
         """Wait until bound outputs are ready on their devices (no-op on CPU)."""
         self._check()
         self._binding.synchronize_outputs()
 
+    @_locked
     def get_outputs(self) -> Outputs:
         """Return the bound outputs of the last run, by position and name."""
         self._check()
+        return self._last_outputs()
+
+    def _last_outputs(self) -> Outputs:
         if not self._ran:
             raise StateError("get_outputs(): the binding has not been run yet; call "
                              "session.run_with_iobinding(binding)")
@@ -199,43 +230,44 @@ class IOBinding:
         return [_detached(v) for v in produced]
 
     def _run(self, run_options: RunOptions | None) -> Outputs:
-        fast = self._fast
-        if fast is not None and self._session._generation == self._generation:
-            # hot path: validated before, every output written in place by ORT
-            sess = self._session._ort
-            if sess is not None:
-                ro = (self._session._default_ro if run_options is None
-                      else _ro_of(run_options))
-                try:
-                    sess.run_with_iobinding(self._binding, ro)
-                except Exception as exc:
-                    raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
-                return fast
-        sess = self._check()
-        if not self._outputs:
-            raise InputError("run_with_iobinding(): no output is bound; call bind_output()")
-        missing = [n for n in self._session._required if n not in self._inputs]
-        if missing:
-            raise InputError(f"run_with_iobinding(): required input(s) {missing} are not bound")
-        ro = self._session._default_ro if run_options is None else _ro_of(run_options)
-        if self._held:
-            return self._run_held(sess, ro)
-        try:
-            sess.run_with_iobinding(self._binding, ro)
-        except Exception as exc:
-            raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
-        self._emulated = None
-        pending = [(i, name, target, staged)
-                   for i, (name, (kind, target, staged)) in enumerate(self._outputs.items())
-                   if kind == "tensor" and staged is not None and target is not None]
-        if pending:
-            copy_back(self._binding, pending, "run_with_iobinding()")
-        self._ran = True
-        result = self.get_outputs()
-        if all(kind == "tensor" and staged is None
-               for kind, _, staged in self._outputs.values()):
-            self._fast = result
-        return result
+        with self._lock:  # inline, not @_locked: this is the hot path of repeated runs
+            fast = self._fast
+            if fast is not None and self._session._generation == self._generation:
+                # hot path: validated before, every output written in place by ORT
+                sess = self._session._ort
+                if sess is not None:
+                    ro = (self._session._default_ro if run_options is None
+                          else _ro_of(run_options))
+                    try:
+                        sess.run_with_iobinding(self._binding, ro)
+                    except Exception as exc:
+                        raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
+                    return fast
+            sess = self._check()
+            if not self._outputs:
+                raise InputError("run_with_iobinding(): no output is bound; call bind_output()")
+            missing = [n for n in self._session._required if n not in self._inputs]
+            if missing:
+                raise InputError(f"run_with_iobinding(): required input(s) {missing} are not bound")
+            ro = self._session._default_ro if run_options is None else _ro_of(run_options)
+            if self._held:
+                return self._run_held(sess, ro)
+            try:
+                sess.run_with_iobinding(self._binding, ro)
+            except Exception as exc:
+                raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
+            self._emulated = None
+            pending = [(i, name, target, staged)
+                       for i, (name, (kind, target, staged)) in enumerate(self._outputs.items())
+                       if kind == "tensor" and staged is not None and target is not None]
+            if pending:
+                copy_back(self._binding, pending, "run_with_iobinding()")
+            self._ran = True
+            result = self._last_outputs()  # no _check(): a close() during the run must not fail it
+            if all(kind == "tensor" and staged is None
+                   for kind, _, staged in self._outputs.values()):
+                self._fast = result
+            return result
 
     def _run_held(self, sess: Any, ro: Any) -> Outputs:
         """Run with inputs ORT's binding cannot hold: pass them all, then fill the outputs."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -331,8 +332,10 @@ def int_range(low: int, high: int | None = None, *,
     accepted = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
 
     def check(name: str, value: object) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        # numbers.Integral: int and numpy's integer scalars (np.int64(2)); not bool / np.bool_
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise _type_error(name, value, accepted, what)
+        value = int(value)
         if value < low or (high is not None and value > high):
             raise OptionError(f"{what} {name!r}: expected {accepted}, got {value!r}")
         return value

@@ -112,8 +112,8 @@ def convert_tensor_input(spec: InputSpec, value: Any) -> Any:
     assert et is not None
     if type(value) is _NDARRAY:
         arr = value
-        if arr.dtype is not spec.dtype:
-            arr = _array_for(spec, arr)
+        if arr.dtype is not spec.dtype or et is ElementType.STRING:
+            arr = _array_for(spec, arr)  # an object array is checked like a list
     elif isinstance(value, Tensor):
         if value._etype is not et:
             raise InputError(f"input {spec.name!r}: expected element type {et.type_name}, got a "
@@ -172,7 +172,10 @@ def _array_for(spec: InputSpec, arr: np.ndarray[Any, Any]) -> np.ndarray[Any, An
         raise InputError(f"input {spec.name!r}: expected element type {et.type_name}, got "
                          f"{type_name(arr)}{hint}")
     if et is ElementType.STRING:
-        return _coerce(arr, et, f"input {spec.name!r}")
+        try:
+            return _coerce(arr, et, f"input {spec.name!r}")
+        except TensorError as exc:
+            raise InputError(str(exc)) from None
     return np.asarray(arr, dtype=et.dtype, order="C")  # ascontiguousarray makes 0-d 1-d
 
 
@@ -306,8 +309,10 @@ def prepare_feed(specs: dict[str, InputSpec], order: tuple[InputSpec, ...],
                              f"{len(order)} ({', '.join(s.name for s in order)})")
         pairs = zip([s.name for s in order], inputs)
     else:
+        hint = (" (onnxruntime's sess.run(None, feed) is session.run(feed) here: inputs come "
+                "first, then output_names)" if inputs is None else "")
         raise InputError(f"inputs must be a list/tuple in model input order or a dict keyed by "
-                         f"input name, got {type_name(inputs)}")
+                         f"input name, got {type_name(inputs)}{hint}")
     for name, value in pairs:
         spec = specs.get(name)
         if spec is None:
@@ -358,12 +363,17 @@ def check_output_names(output_names: Any, known: Mapping[str, int]) -> list[str]
     if isinstance(output_names, str):
         output_names = [output_names]
     if not isinstance(output_names, (list, tuple)):
+        hint = (" (inputs come first: session.run(inputs, output_names))"
+                if isinstance(output_names, Mapping) else "")
         raise InputError(f"output_names must be a list of output names, got "
-                         f"{type_name(output_names)}")
+                         f"{type_name(output_names)}{hint}")
     if not output_names:
         raise InputError(f"output_names is empty: name at least one output (the model's "
                          f"outputs are {list(known)}), or pass None for all of them")
     for n in output_names:
+        if not isinstance(n, str):
+            raise InputError(f"output_names: each entry must be an output name (str), got "
+                             f"{type_name(n)} {n!r}; the model's outputs are {list(known)}")
         if n not in known:
             raise NotFoundError(f"unknown output {n!r}; the model's outputs are {list(known)}")
     return list(output_names)
@@ -526,6 +536,32 @@ def bind_input_value(binding: Any, name: str, value: Any) -> Any:
     return value
 
 
+def check_target_array(arr: np.ndarray[Any, Any], name: str, context: str) -> None:
+    """Refuse an array ORT cannot write an output into in place, before anything is bound.
+
+    ORT writes an output as one C-contiguous block of native-endian values at the array's data
+    pointer: a strided or reversed view would get wrong values and the memory around it
+    overwritten, and a big-endian array would be left unchanged (a converted copy gets written).
+    """
+    problem = None
+    if not arr.flags.writeable:
+        problem = "the preallocated tensor is read-only"
+    elif not arr.flags.c_contiguous:
+        problem = (f"the preallocated array is not C-contiguous (strides {list(arr.strides)}: "
+                   f"a strided or reversed view such as base[::2] or base[::-1]), and ONNX "
+                   f"Runtime writes outputs as one contiguous block; pass a contiguous array "
+                   f"(np.ascontiguousarray(view), then copy it back into the view)")
+    elif not arr.dtype.isnative:
+        problem = (f"the preallocated array is big-endian ({arr.dtype.str!r}), and ONNX Runtime "
+                   f"writes native-endian values; pass a native array (e.g. np.zeros(shape, "
+                   f"{arr.dtype.newbyteorder('=').str!r})) and convert the result afterwards")
+    elif not arr.flags.aligned:
+        problem = ("the preallocated array is not aligned to its element size; pass an "
+                   "aligned array (e.g. from np.zeros or np.empty)")
+    if problem is not None:
+        raise InputError(f"{context}: output {name!r}: {problem}")
+
+
 def bind_output_tensor(binding: Any, name: str, target: Tensor) -> Any:
     """Bind ``target``'s host buffer as output ``name``.
 
@@ -546,8 +582,6 @@ def bind_output_tensor(binding: Any, name: str, target: Tensor) -> Any:
         else:
             binding.bind_ortvalue_output(name, ov)
         return ov if ov is not None else True
-    if not arr.flags.writeable:
-        raise InputError(f"output {name!r}: the preallocated tensor is read-only")
     dtype: Any = arr.dtype if et.is_native else int(et)
     binding.bind_output(name, _engine.CPU_DEVICE, dtype, list(arr.shape), arr.ctypes.data)
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,12 +15,13 @@ _FIELDS = ("tag", "log_severity_level", "log_verbosity_level")
 
 
 def _check_level(field: str, value: Any, lower: int, upper: int | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise OptionError(f"run option {field!r}: expected an integer, got {value!r}")
-    if value < lower or (upper is not None and value > upper):
+    number = int(value)  # numpy integer scalars are integers too
+    if number < lower or (upper is not None and number > upper):
         accepted = f"{lower}..{upper}" if upper is not None else f">= {lower}"
         raise OptionError(f"run option {field!r}: expected {accepted}, got {value!r}")
-    return value
+    return number
 
 
 class RunOptions:

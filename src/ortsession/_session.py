@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from . import _config, _engine
-from ._builder import BuiltSession, build_session
+from ._builder import BuiltSession, build_session, file_identity
 from ._collections import MemoryInfo, ModelMetadata, Outputs
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
@@ -23,6 +23,7 @@ from ._run import (
     bind_output_tensor,
     bindable,
     check_output_names,
+    check_target_array,
     copy_back,
     copy_into,
     has_c_values,
@@ -61,7 +62,12 @@ class Session:
         self._generation = 0
         self._ort: Any = None
         self._built: BuiltSession | None = None
-        self._install(build_session(model, options, (), stacklevel=4))  # warn at the caller
+        self._identity = file_identity(model)  # the file's content as it is opened
+        built = build_session(model, options, (), stacklevel=4)  # warn at the caller
+        if file_identity(model) != self._identity:
+            raise ModelLoadError(f"cannot load model {source}: the file changed while it was "
+                                 f"being loaded; try again once it is complete")
+        self._install(built)
         _config.track(self)
 
     # -- construction ---------------------------------------------------------------------
@@ -281,6 +287,9 @@ class Session:
         The session keeps its options, inputs and outputs; IO bindings made before the
         rebuild raise :class:`StateError` when used. Registering a library the session already
         has (through ``custom_op_libraries`` or an earlier call) changes nothing.
+
+        The rebuild reloads the model file: if it was modified or replaced since the session
+        was opened, :class:`StateError` is raised and the session keeps its model.
         """
         self._sess  # noqa: B018
         lib = (path_or_handle if isinstance(path_or_handle, CustomOpLibrary)
@@ -288,12 +297,23 @@ class Session:
         if lib in self._libraries or lib.path in self._options.custom_op_libraries:
             return
         libraries = [*self._libraries, lib]
+        self._check_same_file()
         built = build_session(self._model, self._options, tuple(libraries), stacklevel=3)
+        self._check_same_file()
         with self._lock:
             if self._ort is None:
                 raise StateError(f"session for {self._source} was closed during the rebuild")
             self._libraries = libraries
             self._install(built)
+
+    def _check_same_file(self) -> None:
+        """Refuse a rebuild that would load another model than the one the session opened."""
+        if file_identity(self._model) != self._identity:
+            raise StateError(
+                f"register_custom_op_library(): the model file {self._source} was modified or "
+                f"replaced since the session was opened, so a rebuild would load another "
+                f"model; the session keeps running the model it opened (create a new session "
+                f"to load the file as it is now)")
 
     @property
     def generation(self) -> int:
@@ -487,29 +507,32 @@ class Session:
         return _IntoPlan(binding, feed, inputs, outputs, names, targets, staged,
                          cacheable=by_pointer and not staged)
 
-    def _check_target(self, name: Any, target: Any) -> Tensor:
+    def _check_target(self, name: Any, target: Any, context: str = "run_into()") -> Tensor:
         i = self._output_index.get(name) if isinstance(name, str) else None
         if i is None:
-            raise NotFoundError(f"run_into(): unknown output {name!r}; the model's outputs are "
+            raise NotFoundError(f"{context}: unknown output {name!r}; the model's outputs are "
                                 f"{self._output_names}")
         info = self._outputs[i]
         if isinstance(target, np.ndarray):
-            target = Tensor(target) if target.flags.c_contiguous else None
+            check_target_array(target, name, context)  # before Tensor() would copy it
+            target = Tensor(target)
         if not isinstance(target, Tensor):
-            raise InputError(f"run_into(): output {name!r} needs a preallocated Tensor (or a "
+            raise InputError(f"{context}: output {name!r} needs a preallocated Tensor (or a "
                              f"C-contiguous numpy array), got {type_name(target)}")
         spec = InputSpec.from_info(info, True)
         if spec.element_type is None:
-            raise InputError(f"run_into(): output {name!r} is a {info.type}, only tensor outputs "
-                             f"can be preallocated")
+            raise InputError(f"{context}: output {name!r} is a {info.type}, only tensor "
+                             f"outputs can be preallocated")
         if target._etype is not spec.element_type:
-            raise InputError(f"run_into(): output {name!r} is {spec.element_type.type_name}, the "
-                             f"preallocated tensor is {target.data_type}")
+            raise InputError(f"{context}: output {name!r} is {spec.element_type.type_name}, "
+                             f"the preallocated tensor is {target.data_type}")
         shape = target.shape
         if spec.dims is not None and (len(shape) != len(spec.dims) or any(
                 d >= 0 and d != s for d, s in zip(spec.dims, shape))):
-            raise InputError(f"run_into(): output {name!r} has shape {list(spec.dims)}, the "
+            raise InputError(f"{context}: output {name!r} has shape {list(spec.dims)}, the "
                              f"preallocated tensor has shape {list(shape)}")
+        if target._array is not None:
+            check_target_array(target._array, name, context)
         return target
 
     def create_io_binding(self) -> IOBinding:
@@ -644,8 +667,10 @@ def session(model_path: str | os.PathLike[str], opts: Mapping[str, Any] | None =
         ProviderError: a provider is unavailable and ``fallback_to_cpu`` is false.
     """
     if not isinstance(model_path, (str, os.PathLike)):
+        hint = (" (for a model in memory use session_from_bytes(model_bytes))"
+                if isinstance(model_path, (bytes, bytearray, memoryview)) else "")
         raise ModelLoadError(f"session(): model_path must be a str or os.PathLike, got "
-                             f"{type_name(model_path)}")
+                             f"{type_name(model_path)}{hint}")
     path = os.fspath(model_path)
     options = parse_session_options(opts, fields)
     return Session(path, options, source=repr(path))

@@ -11,6 +11,7 @@ import array as _array_mod
 import ctypes
 import math
 import numbers
+import reprlib
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -44,13 +45,18 @@ class Tensor:
     def __init__(self, array: np.ndarray[Any, Any], data_type: ElementType | str | None = None):
         """Wrap ``array`` (shared, not copied) as a tensor.
 
+        An array of the element type's dtype is shared as is, even a strided view (fine as an
+        input; refused as a ``run_into``/``bind_output`` target, which ORT writes contiguously).
+        Other arrays are converted with every value checked, so the tensor is then a copy: a
+        big-endian array, another dtype, and string data (each element checked like a list's).
+
         Args:
-            array: a C-contiguous numpy array whose dtype is the element type's dtype.
+            array: a numpy array, ideally C-contiguous of the element type's dtype.
             data_type: the element type; inferred from ``array.dtype`` when omitted.
         """
         et = element_type_from_dtype(array.dtype) if data_type is None else element_type(data_type)
-        if array.dtype != et.dtype or not array.flags.c_contiguous:
-            array = _coerce(array, et, "tensor data")
+        if array.dtype != et.dtype or not array.flags.c_contiguous or et is _STRING:
+            array = _coerce(array, et, "tensor data")  # strings: every element is checked
         self._array = array
         self._etype = et
         self._ortvalue = None
@@ -532,7 +538,13 @@ def _coerce(data: Any, et: ElementType, what: str) -> np.ndarray[Any, Any]:
         src_et = None
     kind = src.dtype.kind if src_et is None or src_et.is_native else (
         "f" if src_et.is_float else "i")
+    if kind == "O" and src.size and all(type(v) is int for v in src.flat):
+        src, kind = _big_ints(src, et, what)  # Python ints beyond 64 bits: numpy keeps objects
     if kind not in "biuf":
+        odd = _first_non_number(data) if not isinstance(data, np.ndarray) else _NOTHING
+        if odd is not _NOTHING:  # numpy made [1, "a"] strings: name "a", not "1"
+            raise TensorError(f"{what}: {et.type_name} needs numbers, got "
+                              f"{reprlib.repr(odd)} ({type(odd).__name__})")
         raise TensorError(f"{what}: {et.type_name} needs numbers, got "
                           f"{_describe(src)}")
     if et is _BOOL:
@@ -564,9 +576,49 @@ def _flat_numbers(data: list[Any], et: ElementType) -> np.ndarray[Any, Any] | No
         return None
 
 
+def _big_ints(src: np.ndarray[Any, Any], et: ElementType,
+              what: str) -> tuple[np.ndarray[Any, Any], str]:
+    """Check an object array of Python ints (some beyond 64 bits) against ``et``'s range.
+
+    Raises the out-of-range error naming the first value that does not fit; returns a float64
+    array (kind ``"f"``) for float types, whose range is checked as usual.
+    """
+    if et.is_integer or et is _BOOL:
+        info: Any = (np.iinfo(et.dtype) if et.is_native and et is not _BOOL
+                     else ml_dtypes.iinfo(et.dtype) if et is not _BOOL  # type: ignore[no-untyped-call]
+                     else np.iinfo(np.uint8))
+        lo, hi = (0, 1) if et is _BOOL else (int(info.min), int(info.max))
+        worst = next(v for v in src.flat if not lo <= v <= hi)
+        raise TensorError(f"{what}: value out of range for {et.type_name} [{lo}, {hi}]: got "
+                          f"{worst}")
+    try:
+        return src.astype(np.float64), "f"
+    except OverflowError:
+        worst = next(v for v in src.flat if abs(v) > 2**1023)
+        raise TensorError(f"{what}: value out of range for {et.type_name}: got "
+                          f"{reprlib.repr(worst)}") from None
+
+
+def _first_non_number(data: Any) -> Any:
+    """Return the first element of nested lists that is not a number (``_NOTHING``: none)."""
+    stack = [iter([data])]
+    while stack:
+        item = next(stack[-1], _NOTHING)
+        if item is _NOTHING:
+            stack.pop()
+        elif isinstance(item, (list, tuple)):
+            stack.append(iter(item))
+        elif not isinstance(item, (numbers.Number, np.generic)) or isinstance(
+                item, (complex, np.complexfloating)):
+            return item
+    return _NOTHING
+
+
 def _checked_list(data: list[Any], what: str) -> Any:
     try:
         return np.asarray(data)
+    except RecursionError:
+        raise TensorError(f"{what}: the lists are nested too deeply to be tensor data") from None
     except (ValueError, TypeError, OverflowError) as exc:
         raise TensorError(f"{what}: cannot read the data as a regular array of numbers "
                           f"(ragged nesting or mixed values?): {exc}") from None
@@ -619,21 +671,34 @@ def _to_integer(src: np.ndarray[Any, Any], kind: str, et: ElementType,
 
 def _to_float(src: np.ndarray[Any, Any], kind: str, et: ElementType,
               what: str) -> np.ndarray[Any, Any]:
+    """Convert to a float type; refuse every value the type cannot hold (rounding aside).
+
+    Out of range (a finite value that would become inf/NaN, or saturate in float4e2m1), and
+    non-finite values the type lacks: ±inf in the float8 types without infinity (they would
+    become NaN) and NaN in float4e2m1 (it would become -0.0).
+    """
     target = et.dtype
     with np.errstate(over="ignore", invalid="ignore"):
         out = src.astype(target)
-    if kind == "f" and not np.can_cast(src.dtype, target, "safe"):
-        wide = src.astype(np.float64, copy=False)
-        bad = np.isfinite(wide) & ~np.isfinite(out.astype(np.float32, copy=False))
-        if et is ElementType.FLOAT4E2M1:  # no inf/NaN: ml_dtypes saturates instead
-            bad |= np.abs(wide) > _FLOAT4_MAX
-        if bool(bad.any()):
-            raise TensorError(f"{what}: value out of range for {et.type_name}: got "
-                              f"{src.reshape(-1)[int(np.argmax(bad.reshape(-1)))].item()!r}")
-    if kind in "iu":
-        as_f = out.astype(np.float64, copy=False)
-        if not bool(np.all(np.isfinite(as_f))):
-            raise TensorError(f"{what}: value out of range for {et.type_name}")
+    if np.can_cast(src.dtype, target, "safe"):
+        return out
+    wide = src.astype(np.float64, copy=False)
+    back = out.astype(np.float64, copy=False)
+    finite = np.isfinite(wide)
+    bad = finite & ~np.isfinite(back)
+    if et is ElementType.FLOAT4E2M1:  # no inf/NaN: ml_dtypes saturates instead
+        bad |= finite & (np.abs(wide) > _FLOAT4_MAX)
+    if not bool(finite.all()):  # inf must stay inf (same sign), NaN must stay NaN
+        nan = np.isnan(wide)
+        bad |= ~finite & ~((nan & np.isnan(back)) | (~nan & (wide == back)))
+    if bool(bad.any()):
+        value = wide.reshape(-1)[int(np.argmax(bad.reshape(-1)))].item()
+        if math.isnan(value):
+            raise TensorError(f"{what}: {et.type_name} has no NaN: got nan")
+        if math.isinf(value):
+            raise TensorError(f"{what}: {et.type_name} has no infinity: got {value!r}")
+        raise TensorError(f"{what}: value out of range for {et.type_name}: got "
+                          f"{src.reshape(-1)[int(np.argmax(bad.reshape(-1)))].item()!r}")
     return out
 
 
@@ -644,6 +709,8 @@ def _coerce_strings(data: Any, what: str) -> np.ndarray[Any, Any]:
         arr = np.array(data, dtype=object) if not isinstance(data, np.ndarray) else data
     except ValueError as exc:
         raise TensorError(f"{what}: ragged nesting: {exc}") from None
+    except RecursionError:
+        raise TensorError(f"{what}: the lists are nested too deeply to be tensor data") from None
     if arr.dtype.kind in "US":
         arr = arr.astype(object)
     if arr.dtype.kind != "O":
@@ -662,7 +729,7 @@ def _coerce_strings(data: Any, what: str) -> np.ndarray[Any, Any]:
             flat_out[i] = str(s)
         else:
             raise TensorError(f"{what}: string tensor needs strings, element {i} is "
-                              f"{type(s).__name__} {s!r}")
+                              f"{type(s).__name__} {reprlib.repr(s)}")
     return out
 
 
@@ -682,7 +749,8 @@ def _describe(arr: np.ndarray[Any, Any], bad: Any = None) -> str:
                                                                          str(arr.dtype))
     if sample is _NOTHING:
         return kind
-    return f"{kind} (e.g. {sample.item() if isinstance(sample, np.generic) else sample!r})"
+    value = sample.item() if isinstance(sample, np.generic) else sample
+    return f"{kind} (e.g. {reprlib.repr(value)})"
 
 
 _NOTHING: Final = object()

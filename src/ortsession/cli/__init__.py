@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import ortsession as ort
+from ortsession._interrupt import Watch, watch
 
 from . import _batch, _bench, _demo, _inspect, _lua, _run
 from ._common import UsageError
 from ._output import Output
 
-__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 EXIT_OK = 0
 """Exit status: success."""
@@ -30,6 +31,8 @@ EXIT_FAILURE = 1
 """Exit status: the model could not be loaded, rejected its inputs, or failed to run."""
 EXIT_USAGE = 2
 """Exit status: the command line is wrong."""
+EXIT_INTERRUPTED = 130
+"""Exit status: interrupted by Ctrl-C (SIGINT); runs in progress were terminated."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +68,14 @@ def _dispatch(argv: Sequence[str] | None, out: Output) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     words, script_args = _lua.split_argv(words)
-    args = parser.parse_args(words)
+    args, extra = parser.parse_known_args(words)
+    if extra:
+        # run/bench inputs may follow flags (run m.onnx --random sr=16000): argparse ends
+        # the INPUT list at the first flag and leaves the rest here
+        flags = [w for w in extra if w.startswith("-")]
+        if flags or not hasattr(args, "inputs"):
+            parser.error(f"unrecognized arguments: {' '.join(flags or extra)}")
+        args.inputs = [*args.inputs, *extra]
     if script_args is not None:
         args.verbatim_args = script_args
     if args.command is None:
@@ -84,8 +94,17 @@ def main(argv: Sequence[str] | None = None, *, output: Output | None = None) -> 
         output: where to write (default: stdout/stderr, rich on a terminal).
     """
     out = output if output is not None else Output()
+    with watch() as interrupt:
+        try:
+            return _main(argv, out, interrupt)
+        except KeyboardInterrupt:
+            out.error("interrupted")
+            return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None, out: Output, interrupt: Watch) -> int:
     try:
-        return _dispatch(argv, out)
+        status = _dispatch(argv, out)
     except UsageError as exc:
         out.error(str(exc))
         return EXIT_USAGE
@@ -93,13 +112,20 @@ def main(argv: Sequence[str] | None = None, *, output: Output | None = None) -> 
         out.error(str(exc))
         return EXIT_USAGE
     except ort.OrtError as exc:
+        if interrupt.interrupted:  # a run stopped by Ctrl-C (TerminatedError) or its fallout
+            out.error("interrupted")
+            return EXIT_INTERRUPTED
         out.error(str(exc))
         return EXIT_FAILURE
     except KeyboardInterrupt:
         out.error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``ortsession inspect m.onnx | head``): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILURE
+    if interrupt.interrupted:  # Ctrl-C came when the last run was already ending
+        out.error("interrupted")
+        return EXIT_INTERRUPTED
+    return status

@@ -22,6 +22,7 @@ from typing import Any, Final
 import numpy as np
 
 import ortsession as ort
+from ortsession._interrupt import on_interrupt
 from ortsession._providers import short_name
 
 from ._common import (
@@ -44,6 +45,9 @@ MODES: Final = ("run", "run_into", "iobinding")
 """The values of ``--mode``."""
 
 DEFAULT_RUNS: Final = 100
+
+MAX_CONCURRENCY: Final = 1024
+"""Most calling threads ``--concurrency`` accepts (each starts a thread and a binding)."""
 
 Call = Callable[[], Any]
 
@@ -100,9 +104,10 @@ def latency_stats(seconds: list[float]) -> dict[str, float]:
 
 
 # -- callables timed ----------------------------------------------------------------------------
-def _preallocated(session: ort.Session, inputs: dict[str, Any]) -> dict[str, ort.Tensor]:
+def _preallocated(session: ort.Session, inputs: dict[str, Any],
+                  ro: ort.RunOptions) -> dict[str, ort.Tensor]:
     """One tensor per output, of the type and shape a run with ``inputs`` produces."""
-    outputs = session.run(inputs)
+    outputs = session.run(inputs, None, ro)
     tensors: dict[str, ort.Tensor] = {}
     for name, value in outputs.items():
         if not isinstance(value, ort.Tensor):
@@ -112,19 +117,20 @@ def _preallocated(session: ort.Session, inputs: dict[str, Any]) -> dict[str, ort
     return tensors
 
 
-def _ours(session: ort.Session, inputs: dict[str, Any], mode: str) -> Call:
+def _ours(session: ort.Session, inputs: dict[str, Any], mode: str,
+          ro: ort.RunOptions) -> Call:
     """Return a call running ``session`` once in ``mode`` (one per thread: own buffers)."""
     if mode == "run":
-        return lambda: session.run(inputs)
-    outputs = _preallocated(session, inputs)
+        return lambda: session.run(inputs, None, ro)
+    outputs = _preallocated(session, inputs, ro)
     if mode == "run_into":
-        return lambda: session.run_into(inputs, outputs)
+        return lambda: session.run_into(inputs, outputs, ro)
     binding = session.create_io_binding()
     for name, value in inputs.items():
         binding.bind_input(name, value)
     for name, tensor in outputs.items():
         binding.bind_output(name, tensor)
-    return lambda: session.run_with_iobinding(binding)
+    return lambda: session.run_with_iobinding(binding, ro)
 
 
 class _Raw:
@@ -161,19 +167,41 @@ class _Raw:
             raise ort.ModelLoadError(f"--compare-raw: onnxruntime cannot load the model: "
                                      f"{exc}") from None
         self.feed = {name: _raw_value(name, value) for name, value in inputs.items()}
+        self.run_options = onnxruntime.RunOptions()
+        self.run_options.log_severity_level = 4  # no "terminate flag" log line on Ctrl-C
+
+    def terminate(self) -> None:
+        """Stop the raw runs in progress (Ctrl-C)."""
+        self.run_options.terminate = True
 
     def call(self, mode: str) -> Call:
         """Return a call running the raw session once (``run``, or IO binding for iobinding)."""
-        sess, feed = self.session, self.feed
+        sess, feed, ro = self.session, self.feed, self.run_options
         if mode != "iobinding":
-            return lambda: sess.run(None, feed)
+            return self._checked(lambda: sess.run(None, feed, ro))
         binding = sess.io_binding()
         for name, value in feed.items():
             binding.bind_cpu_input(name, value)
-        for name, value in zip([o.name for o in sess.get_outputs()], sess.run(None, feed)):
+        produced = self._checked(lambda: sess.run(None, feed, ro))()
+        for name, value in zip([o.name for o in sess.get_outputs()], produced):
             buffer = self._ort.OrtValue.ortvalue_from_numpy(np.empty_like(value))
             binding.bind_ortvalue_output(name, buffer)
-        return lambda: sess.run_with_iobinding(binding)
+        return self._checked(lambda: sess.run_with_iobinding(binding, ro))
+
+    def _checked(self, call: Call) -> Call:
+        """Wrap a raw call: onnxruntime's exceptions become ortsession's."""
+        ro = self.run_options
+
+        def checked() -> Any:
+            try:
+                return call()
+            except Exception as exc:
+                if ro.terminate:
+                    raise ort.TerminatedError("--compare-raw: the onnxruntime run was "
+                                              "terminated") from None
+                raise ort.RunError(f"--compare-raw: onnxruntime failed: {exc}") from None
+
+        return checked
 
 
 def _raw_value(name: str, value: Any) -> Any:
@@ -211,7 +239,10 @@ def _timed_loop(workers: list[_Worker], runs: int | None, duration: float | None
     def work(w: _Worker) -> None:
         ours, raw = w.ours, w.raw
         ours_s, raw_s = w.ours_s, w.raw_s
-        start_line.wait()
+        try:
+            start_line.wait()
+        except threading.BrokenBarrierError:  # another thread could not start
+            return
         try:
             while not stop.is_set():
                 if runs is not None:
@@ -245,8 +276,16 @@ def _timed_loop(workers: list[_Worker], runs: int | None, duration: float | None
 
     threads = [threading.Thread(target=work, args=(w,), name=f"ortsession-bench-{i}",
                                 daemon=True) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
+    for i, thread in enumerate(threads):
+        try:
+            thread.start()
+        except RuntimeError as exc:  # "can't start new thread": a process or memory limit
+            stop.set()
+            start_line.abort()
+            for started in threads[:i]:
+                started.join()
+            raise ort.RunError(f"--concurrency {len(threads)}: cannot start calling thread "
+                               f"{i + 1}: {exc}") from None
     if runs is not None:
         progress = out.progress(runs, "benchmark", "runs")
     else:
@@ -265,7 +304,11 @@ def _timed_loop(workers: list[_Worker], runs: int | None, duration: float | None
                 for thread in threads:
                     thread.join(timeout=0.05)
         except KeyboardInterrupt:
+            # the runs in progress were terminated (on_interrupt): let every worker leave ONNX
+            # Runtime before the interpreter exits, or ORT's threads abort the process
             stop.set()
+            for thread in threads:
+                thread.join()
             raise
         wall = perf() - began
         progress.set(runs if runs is not None else duration or 0.0)
@@ -283,8 +326,9 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--duration must be > 0 seconds, got {args.duration}")
     if args.warmup < 0:
         raise UsageError(f"--warmup must be >= 0, got {args.warmup}")
-    if args.concurrency < 1:
-        raise UsageError(f"--concurrency must be >= 1, got {args.concurrency}")
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be from 1 to {MAX_CONCURRENCY} calling threads, "
+                         f"got {args.concurrency}")
     if args.threads is not None and args.threads < 0:
         raise UsageError(f"--threads must be >= 0 (0: ORT's default), got {args.threads}")
 
@@ -301,8 +345,12 @@ def run_bench(args: argparse.Namespace, out: Output) -> int:
     runs = args.runs if args.runs is not None or args.duration is not None else DEFAULT_RUNS
     with open_session(args.model, options, out) as session:
         inputs = build_inputs(session, args, random_default=True)
+        run_options = ort.run_options(log_severity_level=4)
+        on_interrupt(run_options.terminate)  # Ctrl-C stops every run in progress at once
         raw = _Raw(session, args.model, inputs) if args.compare_raw else None
-        workers = [_Worker(_ours(session, inputs, args.mode),
+        if raw is not None:
+            on_interrupt(raw.terminate)
+        workers = [_Worker(_ours(session, inputs, args.mode, run_options),
                            raw.call(args.mode) if raw is not None else None)
                    for _ in range(args.concurrency)]
         for w in workers:

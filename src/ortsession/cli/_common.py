@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,9 +26,11 @@ __all__ = [
     "add_session_arguments",
     "describe_type",
     "format_shape",
+    "json_text",
     "load_json_file",
     "open_session",
     "parse_key_value",
+    "regular_file",
     "session_options",
 ]
 
@@ -76,16 +80,47 @@ def json_or_string(text: str) -> Any:
         return text
 
 
+def regular_file(path: str, what: str) -> str:
+    """Return ``path`` if it names a regular file; :class:`UsageError` otherwise.
+
+    Checked before opening: a FIFO would block the command forever, and ``/dev/zero`` or
+    another device would be read without end.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return path  # missing or unreadable: opening it says so, as before
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)"
+                if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "not a regular file")
+        raise UsageError(f"{what} {path!r}: is {kind}; give a regular file")
+    return path
+
+
+def json_text(text: str, what: str) -> Any:
+    """Parse JSON text; :class:`UsageError` naming ``what`` when invalid or nested too deep."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{what}: the JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise UsageError(f"{what}: invalid JSON: {exc}") from None
+
+
 def load_json_file(path: str, flag: str) -> Any:
     """Read a JSON file named by ``flag``; :class:`UsageError` if missing or invalid."""
+    regular_file(path, flag)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{flag} {path!r}: cannot read it: {exc.strerror or exc}") from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{flag} {path!r}: invalid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{flag} {path!r}: not UTF-8 text ({exc.reason} at byte "
+                         f"{exc.start})") from None
+    except MemoryError:
+        raise UsageError(f"{flag} {path!r}: too big to read into memory") from None
+    return json_text(text, f"{flag} {path!r}")
 
 
 def add_session_arguments(parser: argparse.ArgumentParser) -> None:

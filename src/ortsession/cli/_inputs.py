@@ -13,6 +13,7 @@ import difflib
 import glob
 import importlib
 import json
+import math
 import os
 import re
 import zipfile
@@ -22,8 +23,9 @@ from typing import Any
 import numpy as np
 
 import ortsession as ort
+from ortsession._types import element_type
 
-from ._common import UsageError, load_json_file, parse_key_value
+from ._common import UsageError, json_text, load_json_file, parse_key_value, regular_file
 
 __all__ = ["add_input_arguments", "build_inputs", "parse_dims"]
 
@@ -48,10 +50,15 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, bench: bool = False)
              + (" (the default when no input is given)" if bench else ""))
     group.add_argument(
         "--dim", action="append", default=[], metavar="NAME=SIZE",
-        help="size of the symbolic dimension NAME for --random (e.g. --dim N=4); free "
+        help="size of the symbolic dimension NAME for --random (e.g. --dim N=4), or of an "
+             "unnamed one given as INPUT:AXIS (e.g. --dim x:1=16000, axis from 0); free "
              "dimensions not set are 1; repeatable")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the random inputs (default: 0)")
+
+
+MAX_DIM = 2**63 - 1
+"""Largest dimension ONNX can describe (``int64``)."""
 
 
 def parse_dims(items: Iterable[str]) -> dict[str, int]:
@@ -64,10 +71,34 @@ def parse_dims(items: Iterable[str]) -> dict[str, int]:
         except ValueError:
             raise UsageError(f"--dim expects NAME=SIZE with SIZE a non-negative integer, "
                              f"got {item!r}") from None
-        if size < 0:
-            raise UsageError(f"--dim {name}: the size must be >= 0, got {size}")
+        if not 0 <= size <= MAX_DIM:
+            raise UsageError(f"--dim {name}: the size must be from 0 to {MAX_DIM}, got {size}")
         dims[name] = size
     return dims
+
+
+def _axis_key(item: str) -> tuple[str, int] | None:
+    """``"x:1"`` → ``("x", 1)``; ``None`` for a dimension name."""
+    name, sep, axis = item.rpartition(":")
+    if not sep or not axis.isdigit():
+        return None
+    return name, int(axis)
+
+
+def _check_axis(item: str, key: tuple[str, int], infos: dict[str, ort.TypeInfo]) -> None:
+    """Check ``--dim INPUT:AXIS``: the input exists and that axis is a free dimension."""
+    name, axis = key
+    info = infos.get(name)
+    if info is None:
+        raise UsageError(f"--dim {item}: the model has no input {name!r} (inputs: "
+                         f"{', '.join(infos) or 'none'})")
+    shape = info.shape or ()
+    if axis >= len(shape):
+        raise UsageError(f"--dim {item}: input {name!r} has {len(shape)} axes (0 to "
+                         f"{len(shape) - 1})")
+    if shape[axis] >= 0:
+        raise UsageError(f"--dim {item}: axis {axis} of input {name!r} is fixed to "
+                         f"{shape[axis]}")
 
 
 def _infos(session: ort.Session) -> dict[str, ort.TypeInfo]:
@@ -87,18 +118,22 @@ def _unknown(name: str, infos: dict[str, ort.TypeInfo], source: str) -> ort.Inpu
 
 
 def _load_npy(path: str, what: str) -> np.ndarray[Any, Any]:
+    regular_file(path, what)
     try:
         arr = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise UsageError(f"{what}: no such file {path!r}") from None
     except (OSError, ValueError, EOFError) as exc:
         raise UsageError(f"{what}: {path!r} is not a readable .npy file: {exc}") from None
+    except MemoryError:
+        raise UsageError(f"{what}: {path!r} is too big to load into memory") from None
     if not isinstance(arr, np.ndarray):
         raise UsageError(f"{what}: {path!r} is a .npz archive; give it without NAME=")
     return arr
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray[Any, Any]]:
+    regular_file(path, "input file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {k: archive[k] for k in archive.files}
@@ -106,6 +141,8 @@ def _load_npz(path: str) -> dict[str, np.ndarray[Any, Any]]:
         raise UsageError(f"input file {path!r}: no such file") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UsageError(f"input file {path!r} is not a readable .npz archive: {exc}") from None
+    except MemoryError:
+        raise UsageError(f"input file {path!r} is too big to load into memory") from None
     except AttributeError:  # np.load returned a plain array: it was a .npy file
         raise UsageError(f"input file {path!r} is a .npy array; give it as NAME={path}") from None
 
@@ -131,6 +168,7 @@ def _load_pb(path: str, info: ort.TypeInfo | None, what: str) -> Any:
         "map": (onnx.MapProto, helper.to_dict),
         "optional": (onnx.OptionalProto, helper.to_optional),
     }.get(kind, (onnx.TensorProto, helper.to_array))
+    regular_file(path, what)
     try:
         with open(path, "rb") as stream:
             data = stream.read()
@@ -212,24 +250,42 @@ def _raw_inputs(args: argparse.Namespace, infos: dict[str, ort.TypeInfo],
 
 def _json_value(name: str, text: str) -> Any:
     """Parse ``NAME=TEXT``: JSON when valid, else the text itself (a string input)."""
+    if not text.lstrip().startswith(("[", "{", '"')):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    if len(text) > 80:
+        return json_text(text, f"input {name!r}")
     try:
         return json.loads(text)
+    except RecursionError:
+        raise UsageError(f"input {name!r}: the JSON is nested too deeply") from None
     except ValueError as exc:
-        if text.lstrip().startswith(("[", "{", '"')):
-            raise UsageError(f"input {name!r}: invalid JSON {text!r}: {exc}") from None
-        return text
+        raise UsageError(f"input {name!r}: invalid JSON {text!r}: {exc}") from None
+
+
+MAX_RANK = 64
+"""Most nesting levels a JSON tensor may have (numpy's limit on dimensions)."""
 
 
 def _nested_shape(value: Any, name: str) -> tuple[int, ...]:
     """Return the shape of a nested list (rectangular), ``()`` for a scalar."""
-    if not isinstance(value, list):
-        return ()
-    if not value:
-        return (0,)
-    inner = [_nested_shape(v, name) for v in value]
-    if any(s != inner[0] for s in inner):
+    shape: list[int] = []
+    level = [value]
+    while level and all(isinstance(v, list) for v in level):
+        sizes = {len(v) for v in level}
+        if len(sizes) > 1:
+            raise ort.InputError(f"input {name!r}: the nested lists are ragged (not "
+                                 f"rectangular)")
+        if len(shape) == MAX_RANK:
+            raise ort.InputError(f"input {name!r}: the lists are nested more than {MAX_RANK} "
+                                 f"deep")
+        shape.append(sizes.pop())
+        level = [x for v in level for x in v]
+    if any(isinstance(v, list) for v in level):
         raise ort.InputError(f"input {name!r}: the nested lists are ragged (not rectangular)")
-    return (len(value), *inner[0])
+    return tuple(shape)
 
 
 def _to_tensor(info: ort.TypeInfo, value: Any, name: str) -> Any:
@@ -275,12 +331,37 @@ def _map_keys(info: ort.TypeInfo, value: dict[Any, Any], name: str) -> dict[Any,
     return converted
 
 
+def _memory_bytes() -> int:
+    """Physical memory of the machine, in bytes (0 when unknown)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 def _random_tensor(info: ort.TypeInfo, dims: dict[str, int], rng: np.random.Generator,
                    name: str) -> ort.Tensor:
     symbols = info.symbolic_shape or ("",) * len(info.shape or ())
-    shape = tuple(d if d >= 0 else dims.get(s, 1) for d, s in zip(info.shape or (), symbols))
+    shape = tuple(d if d >= 0 else dims.get(s, dims.get(f"{name}:{axis}", 1))
+                  for axis, (d, s) in enumerate(zip(info.shape or (), symbols)))
     data_type = info.data_type or ""
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
+    # the generator's float64/int64 values, then the tensor itself
+    need = count * (8 + (element_type(data_type).dtype.itemsize if data_type else 8))
+    memory = _memory_bytes()
+    if memory and need > memory:
+        raise ort.InputError(f"input {name!r}: --random shape {list(shape)} ({count:,} "
+                             f"elements) needs about {need / 2**30:,.1f} GiB, more than this "
+                             f"machine's {memory / 2**30:,.1f} GiB; give smaller --dim sizes")
+    try:
+        return _random_values(data_type, shape, count, rng, name)
+    except MemoryError:
+        raise ort.InputError(f"input {name!r}: not enough memory for --random shape "
+                             f"{list(shape)} ({count:,} elements)") from None
+
+
+def _random_values(data_type: str, shape: tuple[int, ...], count: int,
+                   rng: np.random.Generator, name: str) -> ort.Tensor:
     if data_type == "string":
         words = rng.choice(np.array(_STRINGS, dtype=object), size=count)
         return ort.tensor("string", shape, list(words))
@@ -289,7 +370,9 @@ def _random_tensor(info: ort.TypeInfo, dims: dict[str, int], rng: np.random.Gene
     if data_type.startswith(("float", "bfloat")):
         return ort.tensor(data_type, shape, rng.random(size=shape, dtype=np.float32))
     if data_type.startswith(("int", "uint")):
-        high = {"int2": 2, "uint2": 4, "int4": 8}.get(data_type, 10)
+        # small non-negative values (valid sizes, indices and counts for most models), within
+        # the declared element type's range: 0..9, or less for the 2- and 4-bit types
+        high = min(10, _integer_max(data_type) + 1)
         return ort.tensor(data_type, shape, rng.integers(0, high, size=shape))
     raise ort.InputError(f"input {name!r}: cannot generate random {data_type} values; "
                          f"give the input explicitly")
@@ -317,10 +400,13 @@ def build_inputs(session: ort.Session, args: argparse.Namespace, *,
     dims = parse_dims(args.dim)
     symbols = {s for info in infos.values() for s in (info.symbolic_shape or ()) if s}
     for name in dims:
-        if name not in symbols:
+        axis_key = _axis_key(name)
+        if axis_key is not None:
+            _check_axis(name, axis_key, infos)
+        elif name not in symbols:
             known = ", ".join(sorted(symbols)) or "none"
             raise UsageError(f"--dim {name}: no input has a dimension named {name!r} (named "
-                             f"dimensions: {known})")
+                             f"dimensions: {known}; give an unnamed one as INPUT:AXIS)")
     given: dict[str, Any] = {}
     for name, value, source in _raw_inputs(args, infos, session.input_names()):
         if name not in infos:
@@ -350,3 +436,14 @@ def build_inputs(session: ort.Session, args: argparse.Namespace, *,
         raise ort.InputError(f"missing input(s) {', '.join(map(repr, missing))}: give "
                              f"NAME=FILE.npy, NAME=JSON, a .npz, --input-json, or use --random")
     return {name: given[name] for name in infos if name in given}
+
+
+def _integer_max(data_type: str) -> int:
+    """Return the largest value of an integer element type (``int4`` → 7)."""
+    dtype = element_type(data_type).dtype
+    try:
+        return int(np.iinfo(dtype).max)
+    except ValueError:  # the 2- and 4-bit types are ml_dtypes'
+        import ml_dtypes
+
+        return int(ml_dtypes.iinfo(dtype).max)  # type: ignore[no-untyped-call]

@@ -73,16 +73,17 @@ def run_inspect(args: argparse.Namespace, out: Output) -> int:
             out.json(document)
             return 0
         meta = session.metadata()
+        short = _shorten
         out.pairs("Model", [
             ("path", document["model"]),
             ("size", f"{os.path.getsize(args.model):,} bytes"),
-            ("producer", meta.producer_name or "-"),
-            ("graph", meta.graph_name or "-"),
-            ("graph description", meta.graph_description or "-"),
-            ("domain", meta.domain or "-"),
-            ("description", meta.description or "-"),
+            ("producer", short(meta.producer_name) or "-"),
+            ("graph", short(meta.graph_name) or "-"),
+            ("graph description", short(meta.graph_description) or "-"),
+            ("domain", short(meta.domain) or "-"),
+            ("description", short(meta.description) or "-"),
             ("model version", str(meta.version)),
-            *((f"metadata[{k}]", v) for k, v in meta.custom_metadata.items()),
+            *((f"metadata[{short(k, 60)}]", short(v)) for k, v in meta.custom_metadata.items()),
         ])
         out.print()
         columns = ["#", "name", "type", "shape"]
@@ -105,3 +106,15 @@ def run_inspect(args: argparse.Namespace, out: Output) -> int:
             items.append(("fallback", line))
         out.pairs("Providers", items)
     return 0
+
+
+SHOWN_CHARS = 200
+"""Characters of a metadata value ``inspect`` shows (``--json`` gives every value whole)."""
+
+
+def _shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """One line of at most ``limit`` characters, saying how much was left out."""
+    flat = " ".join(text.split()) if "\n" in text or "\r" in text else text
+    if len(flat) <= limit:
+        return flat
+    return f"{flat[:limit]}… ({len(text):,} characters; --json shows all)"

@@ -30,7 +30,13 @@ def add_parser(subparsers: Any) -> None:
                     "ortsession package folder, so XXT_HOME_PATH..\"/models/demo/model.onnx\" "
                     "is the bundled demo model).",
         epilog="--home may come before SCRIPT, or last; to pass '--home' to the script itself, "
-               "put '--' before the script's arguments. Needs the 'lua' extra (lupa).")
+               "put '--' before the script's arguments. Needs the 'lua' extra (lupa). "
+               "Ctrl-C stops the script (runs in progress are terminated) with exit status 130. "
+               "TRUST: a script is a program, not sandboxed: it has Lua's full standard "
+               "libraries (os.execute, io.open: commands and every file you can reach), "
+               "reaches Python itself through the module's objects (each holds its Python "
+               "object), and a custom-op library it loads runs native code; run only scripts "
+               "you trust.")
     parser.add_argument("--home", metavar="DIR",
                         help="the directory XXT_HOME_PATH points to")
     parser.add_argument("--screen", metavar="FILE",

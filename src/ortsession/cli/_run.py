@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 import ortsession as ort
+from ortsession._interrupt import on_interrupt
 
 from ._common import (
     HelpFormatter,
@@ -225,8 +226,10 @@ def run_run(args: argparse.Namespace, out: Output) -> int:
     with open_session(args.model, session_options(args), out) as session:
         inputs = build_inputs(session, args)
         names = args.output_names or None
+        run_options = ort.run_options()
+        on_interrupt(run_options.terminate)  # Ctrl-C stops the run at once
         start = time.perf_counter()
-        outputs = session.run(inputs, names)
+        outputs = session.run(inputs, names, run_options)
         elapsed_ms = (time.perf_counter() - start) * 1e3
         providers = session.providers()
         fallback = session.fallback_reason

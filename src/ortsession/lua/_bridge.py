@@ -66,10 +66,25 @@ _WHICH: Final = {
 _NAMES_CACHE_SIZE: Final = 256
 
 
+_LUA_TYPES: Final[dict[type, str]] = {bool: "boolean", int: "number", float: "number",
+                                      str: "string", bytes: "string", list: "table",
+                                      dict: "table", type(None): "nil"}
+
+_PY_TYPE_NAMES: Final = (("(list)", "(table)"), ("(dict)", "(table)"), ("(str)", "(string)"),
+                         ("(bytes)", "(string)"), ("(NoneType)", "(nil)"), ("(bool)", "(boolean)"),
+                         ("(int)", "(number)"), ("(float)", "(number)"))
+"""Python type names in the API's messages (``got [1] (list)``) and their Lua names."""
+
+
 def _message(exc: BaseException, where: str) -> bytes:
-    """Return the Lua error message for ``exc``: the API's own message for foreseen failures."""
+    """Return the Lua error message for ``exc``: the API's own message for foreseen failures.
+
+    Python type names in parentheses become Lua's (``(list)`` → ``(table)``).
+    """
     if isinstance(exc, OrtError):
         text = str(exc)
+        for python, lua in _PY_TYPE_NAMES:
+            text = text.replace(python, lua)
     elif isinstance(exc, UnicodeDecodeError):
         text = (f"{where}: a Lua string is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
                 f"names, options and string data must be UTF-8")
@@ -139,6 +154,15 @@ class Bridge:
         self._binding_sessions: weakref.WeakKeyDictionary[IOBinding, Session] = (
             weakref.WeakKeyDictionary())
         self._last_outputs: tuple[Outputs, tuple[Any, ...]] | None = None
+        # runs without run options use these, so that Ctrl-C can stop them (terminate_runs)
+        self._ro = RunOptions()
+        self._run_options: weakref.WeakSet[RunOptions] = weakref.WeakSet()
+
+    def terminate_runs(self) -> None:
+        """Stop every run in progress in this runtime (Ctrl-C): they end with TerminatedError."""
+        self._ro.terminate()
+        for ro in list(self._run_options):
+            ro.terminate()
 
     def attach(self, internals: Any) -> None:
         """Receive the Lua half's internals (``wrap``, ``classify``, ``warn``)."""
@@ -232,9 +256,16 @@ class Bridge:
             return [self.from_lua(v, ints=ints) for v in value.values()]
         items = list(value.items())
         keys = [k for k, _ in items]
-        if all(type(k) is int for k in keys) and sorted(keys) == list(range(1, len(keys) + 1)):
-            items.sort(key=lambda kv: kv[0])
-            return [self.from_lua(v, ints=ints) for _, v in items]
+        if all(type(k) is int for k in keys):
+            keys.sort()
+            if keys == list(range(1, len(keys) + 1)):
+                items.sort(key=lambda kv: kv[0])
+                return [self.from_lua(v, ints=ints) for _, v in items]
+            if keys[0] >= 1:  # an array with a nil inside: say so in Lua's terms
+                hole = next(i for i, k in enumerate(keys, 1) if i != k)
+                raise TensorError(f"the array has a hole: index {hole} is nil (an array needs "
+                                  f"a value at every index 1..{keys[-1]}; nil cannot be an "
+                                  f"element)")
         return {self._key(k): self.from_lua(v, ints=ints) for k, v in items}
 
     @staticmethod
@@ -378,7 +409,9 @@ class Bridge:
         return self.to_lua(ort.optional(self.from_lua(value), info))
 
     def lua_run_options(self, opts: Any = None) -> Any:
-        return self.to_lua(ort.run_options(self.options(opts)))
+        ro = ort.run_options(self.options(opts))
+        self._run_options.add(ro)
+        return self.to_lua(ro)
 
     def lua_load_custom_op_library(self, path: Any = None) -> Any:
         lib = _path(path) if type(path) is bytes else self.from_lua(path)
@@ -478,6 +511,7 @@ class Bridge:
     def lua_run(self, s: Session, ro: Any, positional: bool, n: int, nn: int, want_plan: bool,
                 *args: Any) -> Any:
         """Run ``s``; return ``(all_tensors, plan or None, *outputs)`` or ``(None, message)``."""
+        ro = self._ro if ro is None else ro
         try:
             if positional:
                 inputs: Any = list(args[:n])
@@ -497,6 +531,13 @@ class Bridge:
                 start = n if positional else 2 * n
                 names = [x.decode("utf-8") if type(x) is bytes else x
                          for x in args[start:start + nn]]
+                for i, x in enumerate(names, 1):
+                    if type(x) is not str:
+                        kind = self._lua_type(x) or _LUA_TYPES.get(type(x), "value")
+                        known = ", ".join(f'"{o}"' for o in s.output_names())
+                        raise ort.InputError(
+                            f"output_names: entry {i} is a {kind}, expected an output name "
+                            f"(a string); the model's outputs are {{{known}}}")
             out = s.run(inputs, names, ro)
         except Exception as exc:
             return None, _message(exc, "session:run()")
@@ -531,6 +572,7 @@ class Bridge:
 
     def lua_run_into(self, s: Session, ro: Any, positional: bool, n: int, no: int,
                      want_plan: bool, *args: Any) -> Any:
+        ro = self._ro if ro is None else ro
         try:
             inputs = self._inputs(s, positional, n, args)
             start = n if positional else 2 * n
@@ -559,6 +601,7 @@ class Bridge:
         return True
 
     def lua_run_with_iobinding(self, s: Session, binding: IOBinding, ro: Any) -> Any:
+        ro = self._ro if ro is None else ro
         try:
             out = s.run_with_iobinding(binding, ro)
         except Exception as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import sys
@@ -9,6 +10,8 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Final
+
+from ortsession._interrupt import Watch, watch
 
 from ._bridge import Bridge
 from ._ops_bridge import install as install_ops
@@ -98,6 +101,38 @@ class _Stream:
             buffer.flush()
 
 
+_HOOK_EVERY: Final = 100_000
+"""Lua instructions between two checks for Ctrl-C when the hook cannot be armed on demand."""
+_LUA_MASKCOUNT: Final = 8
+
+
+@functools.cache
+def _lua_api() -> tuple[Any, Any] | None:
+    """``(lua_gethook, lua_sethook)`` of lupa's Lua 5.4, through ctypes; ``None`` if absent.
+
+    ``lua_sethook`` is safe to call asynchronously (Lua's own interpreter calls it from its
+    SIGINT handler): the Ctrl-C watcher thread arms the hook only when the signal comes, so a
+    script pays nothing for it until then (an always-armed count hook costs every instruction).
+    """
+    try:
+        lib = ctypes.CDLL(_lua54().__file__)
+        get, set_ = lib.lua_gethook, lib.lua_sethook
+    except (OSError, AttributeError, ImportError):
+        return None
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+    set_.restype = None
+    set_.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    return get, set_
+
+_HOOK_SOURCE: Final = b"""
+local sethook, check, every = debug.sethook, ...
+local function hook() check() end
+return function(on, count)
+  if on then sethook(hook, "", count or every) else sethook() end
+end
+"""
+
+
 class _Host:
     """What a runtime made by :func:`new_runtime` keeps: its runner, bridge and streams."""
 
@@ -109,6 +144,46 @@ class _Host:
         self.bridge = bridge
         self.out = out
         self.err = err
+        self.watch: Watch | None = None
+        self.hook: Any = None
+        self.state = 0  # the main lua_State*, for arming the hook from the watcher thread
+        self._armer: tuple[Any, int] | None = None
+
+    def prepare_hook(self) -> bool:
+        """Register the Ctrl-C hook, disarmed; return whether :meth:`arm_hook` can arm it.
+
+        Without the C API (another Lua build), the hook stays armed every
+        :data:`_HOOK_EVERY` instructions instead.
+        """
+        self.hook(True)
+        api = _lua_api()
+        if api is None or not self.state:
+            return False
+        get, set_ = api
+        hook = get(self.state)
+        if not hook:
+            return False
+        set_(self.state, None, 0, 0)  # the Lua function stays registered for the state
+        self._armer = (set_, hook)
+        return True
+
+    def arm_hook(self) -> None:
+        """Arm the registered hook at the next instruction (from the watcher thread)."""
+        if self._armer is not None:
+            set_, hook = self._armer
+            set_(self.state, hook, _LUA_MASKCOUNT, 1)
+
+    def check_interrupt(self) -> None:
+        """Raise ``KeyboardInterrupt`` once Ctrl-C came (the Lua count hook calls this).
+
+        The flag keeps raising while the script swallows the error with ``pcall``.
+        """
+        watch = self.watch
+        if watch is not None and watch.interrupted:
+            # from now on at every instruction: an error caught by the script's pcall is
+            # raised again at the first instruction outside it
+            self.hook(True, 1)
+            raise KeyboardInterrupt
 
 
 def new_runtime(home: str | os.PathLike[str] | None = None, stdout: IO[str] | None = None,
@@ -152,7 +227,14 @@ def new_runtime(home: str | os.PathLike[str] | None = None, stdout: IO[str] | No
     bridge.attach(internals)
     install_ops(rt, bridge, internals, _source)
     rt.globals()[b"XXT_HOME_PATH"] = os.fsencode(home if home is not None else default_home())
-    rt._ortsession = _Host(run, run_string, internals, bridge, out, err)
+    host = _Host(run, run_string, internals, bridge, out, err)
+    host.hook = load(_HOOK_SOURCE, b"=ortsession interrupt")(host.check_interrupt, _HOOK_EVERY)
+    pointer = rt.eval('string.format("%p", (coroutine.running()))')
+    try:
+        host.state = int(pointer.decode("ascii"), 16)
+    except (AttributeError, ValueError):
+        host.state = 0
+    rt._ortsession = host
     return rt
 
 
@@ -186,16 +268,30 @@ def _execute(runtime: Any, call: Callable[[_Host], Any], stderr: IO[str] | None)
     err = stderr if stderr is not None else sys.stderr
     host = _host_of(runtime)
     try:
-        try:
-            result = call(host)
-        finally:
-            host.out.flush()
-    except KeyboardInterrupt:
-        err.write("lua: interrupted\n")
-        return 130
-    except Exception as exc:  # a lupa LuaError outside the script's own protection
-        err.write(f"lua: {exc}\n")
-        return 1
+        with watch() as interrupt:
+            # Ctrl-C: runs in progress are terminated, and a count hook stops busy Lua code
+            interrupt.on_interrupt(host.bridge.terminate_runs)
+            host.watch = interrupt
+            if host.prepare_hook():
+                interrupt.on_interrupt(host.arm_hook)
+            try:
+                try:
+                    result = call(host)
+                finally:
+                    host.out.flush()
+            except KeyboardInterrupt:
+                result = None
+            except Exception as exc:  # a lupa LuaError outside the script's own protection
+                if not interrupt.interrupted:
+                    err.write(f"lua: {exc}\n")
+                    return 1
+            if interrupt.interrupted or result is None:
+                err.write("lua: interrupted (Ctrl-C): the script was stopped\n")
+                err.flush()
+                return 130
+    finally:
+        host.watch = None  # first: disarming runs Lua code, which an armed hook interrupts
+        host.hook(False)  # after the watch: the watcher thread can no longer arm it
     code, message = (result, None) if not isinstance(result, tuple) else (*result, None)[:2]
     if message is not None:
         text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
