@@ -576,6 +576,15 @@ def _flat_numbers(data: list[Any], et: ElementType) -> np.ndarray[Any, Any] | No
         return None
 
 
+def _int_info(et: ElementType) -> Any:
+    """Return the integer range of ``et`` (numpy's ``iinfo``, or ``ml_dtypes``' for int4/int2 …)."""
+    if et.is_native:
+        return np.iinfo(et.dtype)
+    import ml_dtypes  # loaded already: et.dtype is one of its types
+
+    return ml_dtypes.iinfo(et.dtype)  # type: ignore[no-untyped-call]
+
+
 def _big_ints(src: np.ndarray[Any, Any], et: ElementType,
               what: str) -> tuple[np.ndarray[Any, Any], str]:
     """Check an object array of Python ints (some beyond 64 bits) against ``et``'s range.
@@ -584,10 +593,8 @@ def _big_ints(src: np.ndarray[Any, Any], et: ElementType,
     array (kind ``"f"``) for float types, whose range is checked as usual.
     """
     if et.is_integer or et is _BOOL:
-        info: Any = (np.iinfo(et.dtype) if et.is_native and et is not _BOOL
-                     else ml_dtypes.iinfo(et.dtype) if et is not _BOOL  # type: ignore[no-untyped-call]
-                     else np.iinfo(np.uint8))
-        lo, hi = (0, 1) if et is _BOOL else (int(info.min), int(info.max))
+        info = None if et is _BOOL else _int_info(et)
+        lo, hi = (0, 1) if info is None else (int(info.min), int(info.max))
         worst = next(v for v in src.flat if not lo <= v <= hi)
         raise TensorError(f"{what}: value out of range for {et.type_name} [{lo}, {hi}]: got "
                           f"{worst}")
@@ -644,12 +651,7 @@ def _exact_int64(data: Any, approx: np.ndarray[Any, Any],
 def _to_integer(src: np.ndarray[Any, Any], kind: str, et: ElementType,
                 what: str) -> np.ndarray[Any, Any]:
     target = et.dtype
-    if et.is_native:
-        info: Any = np.iinfo(target)
-    else:
-        import ml_dtypes  # loaded already: et.dtype above is one of its types
-
-        info = ml_dtypes.iinfo(target)  # type: ignore[no-untyped-call]
+    info = _int_info(et)
     if kind == "f":
         as_f = src.astype(np.float64, copy=False)
         if not bool(np.all(np.isfinite(as_f))) or not bool(np.all(as_f == np.trunc(as_f))):
