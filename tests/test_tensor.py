@@ -256,3 +256,19 @@ def test_property_bad_input_only_raises_ort_errors(type_name: str, shape: list[i
     except ort.OrtError:
         return
     assert list(t.shape) == shape
+
+
+@pytest.mark.parametrize(("type_name", "shape", "data"), [
+    ("uint2", [2, 1], b"\x10"), ("int2", [3], b"\xc0"), ("uint4", [1], b"\x10"),
+    ("int4", [3], b"\x21\xf3"),
+])
+def test_tensor_from_bytes_refuses_set_padding_bits(type_name: str, shape: list[int],
+                                                    data: bytes) -> None:
+    with pytest.raises(ort.TensorError, match="padding bits must be zero"):
+        ort.tensor_from_bytes(type_name, shape, data)
+
+
+def test_tensor_from_bytes_round_trips_packed_types_with_clean_padding() -> None:
+    for type_name, shape, data in (("uint2", [2, 1], b"\x0e"), ("int4", [3], b"\x21\x03"),
+                                   ("uint4", [2], b"\xff")):
+        assert ort.tensor_from_bytes(type_name, shape, data).tobytes() == data

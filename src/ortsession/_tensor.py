@@ -495,7 +495,13 @@ def tensor_from_bytes(type: ElementType | str, shape: Sequence[int],
         raise TensorError(f"tensor_from_bytes(): {et.type_name} shape {list(dims)} needs "
                           f"{need} bytes, got {buf.nbytes}")
     if et.is_packed:
-        return Tensor._wrap(_unpack(np.frombuffer(buf, np.uint8), count, et).reshape(dims), et)
+        packed = np.frombuffer(buf, np.uint8)
+        used = count * et.bits % 8  # bits of the last byte that hold elements (0: all of them)
+        if used and packed[-1] >> used:
+            raise TensorError(f"tensor_from_bytes(): {et.type_name} shape {list(dims)} uses the "
+                              f"low {used} bits of the last byte; its padding bits must be zero, "
+                              f"got {packed[-1]:#04x}")
+        return Tensor._wrap(_unpack(packed, count, et).reshape(dims), et)
     arr = np.frombuffer(buf, dtype=et.dtype.newbyteorder("<")).astype(et.dtype, copy=True)
     return Tensor._wrap(arr.reshape(dims), et)
 
