@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import threading
 import time
 from collections.abc import Generator, Iterable, Mapping
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,30 @@ def _model_identity(model: str | bytes) -> str:
     return f"{Path(model).name} sha256:{digest.hexdigest()[:16]}"
 
 
+@contextmanager
+def _ctrl_c_held() -> Generator[None, None, None]:
+    """Hold Ctrl-C while results are gathered or committed; it lands when the block is done.
+
+    A ``KeyboardInterrupt`` between a part's files and the bookkeeping that follows would have
+    the final commit write those rows a second time. In the main thread only (where Python runs
+    signal handlers); the held signal goes to the handler that was in place.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            if callable(previous):
+                previous(signal.SIGINT, held[0])
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+
 class _Parts:
     """Results gathered in source order until a part is big enough to commit."""
 
@@ -130,6 +156,10 @@ class _Parts:
         self.committed = state.rows_done
 
     def add(self, result: Result) -> None:
+        with _ctrl_c_held():
+            self._add(result)
+
+    def _add(self, result: Result) -> None:
         if result.start != self.rows_done:
             raise RuntimeError(f"results out of order: {result.start} after {self.rows_done}")
         self.rows_done = result.start + result.count
@@ -145,9 +175,13 @@ class _Parts:
         if room > 0:
             self.summary.errors.extend(RowError(r, m) for r, m in result.errors[:room])
         if self.nbytes >= _PART_BYTES or self.rows_done - self.committed >= self.commit_rows:
-            self.commit()
+            self._commit()
 
     def commit(self) -> None:
+        with _ctrl_c_held():
+            self._commit()
+
+    def _commit(self) -> None:
         if self.rows_done == self.committed:
             return
         ids = np.concatenate(self.ids) if self.ids else np.empty(0, dtype=np.int64)

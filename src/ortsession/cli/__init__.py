@@ -125,7 +125,9 @@ def _main(argv: Sequence[str] | None, out: Output, interrupt: Watch) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILURE
-    if interrupt.interrupted:  # Ctrl-C came when the last run was already ending
+    if interrupt.interrupted and status != EXIT_INTERRUPTED:
+        # Ctrl-C came when the last run was already ending (a command that stopped on it has
+        # said so itself, as `batch` does)
         out.error("interrupted")
         return EXIT_INTERRUPTED
     return status

@@ -142,7 +142,7 @@ def run_batch(args: argparse.Namespace, out: Output) -> int:
     except KeyboardInterrupt:
         out.error("interrupted; the rows done so far are committed: rerun with --resume to "
                   "continue")
-        return 130
+        return 130  # cli.EXIT_INTERRUPTED
     if args.json:
         out.json({"schema": SCHEMA, "rows": summary.rows, "ok_rows": summary.ok_rows,
                   "error_rows": summary.error_rows, "resumed_from": summary.resumed_from,
