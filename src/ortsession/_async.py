@@ -180,7 +180,7 @@ def _call_options(run_options: RunOptions | None) -> RunOptions:
 async def run(session: Session, inputs: Any, output_names: Any,
               run_options: RunOptions | None) -> Outputs:
     """Validate like ``Session.run``, then run without blocking the event loop."""
-    sess, feed, names, index, bound = session._prepare_run(inputs, output_names, run_options)
+    sess, feed, names, index, bound, _ = session._prepare_run(inputs, output_names, run_options)
     loop = asyncio.get_running_loop()
     call = _call_options(run_options)
     try:

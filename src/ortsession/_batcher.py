@@ -194,7 +194,7 @@ class Batcher:
     def _submit(self, inputs: Any, output_names: Any) -> Future[Outputs]:
         if self._closed:
             raise StateError("Batcher: the batcher is closed; create a new one")
-        _, feed, names, _, _ = self._session._prepare_run(inputs, output_names, None)
+        _, feed, names, _, _, _ = self._session._prepare_run(inputs, output_names, None)
         rows = -1
         signature = []
         for name, value in feed.items():

@@ -344,23 +344,11 @@ class Session:
             NotFoundError: unknown output name.
             RunError: ORT failed during the run; :class:`TerminatedError` after ``terminate()``.
         """
-        sess = self._ort
-        if sess is None:
-            raise StateError(f"session for {self._source} is closed; create a new session")
-        feed, ortvalues = prepare_feed(self._specs, self._order, self._required, inputs)
-        if output_names is None:
-            names = self._output_names
-            index: dict[str, int] | None = self._output_index
-            exotic = bool(self._exotic_outputs)
-        else:
-            names = check_output_names(output_names, self._output_index)
-            index = None
-            exotic = not self._exotic_outputs.isdisjoint(names)
-        ro = self._default_ro if run_options is None else _ro(run_options)
-        if ortvalues and has_c_values(feed):  # a sequence of bfloat16, float8, int4 …
+        sess, feed, names, index, bound, ro = self._prepare_run(inputs, output_names,
+                                                               run_options)
+        if bound and has_c_values(feed):  # a sequence of bfloat16, float8, int4 …
             return Outputs(names, self._c_run(feed, names, run_options), index)
-        return Outputs(names, run_feed(sess, feed, names, ro, exotic or ortvalues, "run()"),
-                       index)
+        return Outputs(names, run_feed(sess, feed, names, ro, bound, "run()"), index)
 
     def _c_run(self, feed: dict[str, Any], names: list[str],
                run_options: RunOptions | None) -> list[Any]:
@@ -455,12 +443,12 @@ class Session:
         return await _async.run_into(self, inputs, outputs, run_options)
 
     def _prepare_run(self, inputs: Any, output_names: Any, run_options: Any
-                     ) -> tuple[Any, dict[str, Any], list[str], dict[str, int] | None, bool]:
-        """Validate a run as :meth:`run` does, in the same order and with the same errors.
+                     ) -> tuple[Any, dict[str, Any], list[str], dict[str, int] | None, bool, Any]:
+        """Validate a run (for :meth:`run`, :meth:`run_async` and the batcher), in one order.
 
         Returns:
             ``(ORT session, feed, output names, name index or None, whether the run needs an
-            IO binding)``.
+            IO binding, ORT's run options)``.
         """
         sess = self._sess
         feed, ortvalues = prepare_feed(self._specs, self._order, self._required, inputs)
@@ -472,9 +460,8 @@ class Session:
             names = check_output_names(output_names, self._output_index)
             index = None
             exotic = not self._exotic_outputs.isdisjoint(names)
-        if run_options is not None:
-            _ro(run_options)
-        return sess, feed, names, index, exotic or ortvalues
+        ro = self._default_ro if run_options is None else _ro(run_options)
+        return sess, feed, names, index, exotic or ortvalues, ro
 
     def _bind_into(self, sess: Any, inputs: Any, outputs: Any) -> _IntoPlan:
         if not isinstance(outputs, Mapping) or not outputs:
