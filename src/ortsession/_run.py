@@ -445,8 +445,12 @@ def has_c_values(feed: dict[str, Any]) -> bool:
 
 
 def has_ortvalues(feed: dict[str, Any]) -> bool:
-    """Tell whether a converted feed holds an OrtValue (a type numpy lacks, or a device tensor)."""
-    return any(isinstance(v, _ORTVALUE) for v in feed.values())
+    """Tell whether a converted feed holds an OrtValue (a type numpy lacks, or a device tensor).
+
+    A sequence only ORT's C API can build (:func:`has_c_values`) counts too: neither goes
+    through ORT's plain ``run``.
+    """
+    return any(isinstance(v, (_ORTVALUE, CSequence)) for v in feed.values())
 
 
 def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, bound: bool,
@@ -456,10 +460,10 @@ def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, bound: 
     ``bound`` must be true when the feed holds an OrtValue (:func:`has_ortvalues`) or a
     requested output has a type numpy lacks: ORT's ``run`` handles neither.
     """
-    if has_c_values(feed):
-        raise InputError(f"{context}: a sequence of a type numpy lacks is built through ORT's "
-                         f"C API, which only Session.run() uses")
-    if bound:
+    if bound:  # prepare_feed and has_ortvalues flag a C API sequence as an OrtValue
+        if has_c_values(feed):
+            raise InputError(f"{context}: a sequence of a type numpy lacks is built through "
+                             f"ORT's C API, which only Session.run() uses")
         return run_bound(sess, feed, names, ro, context)
     try:
         results = sess.run(names, feed, ro)
