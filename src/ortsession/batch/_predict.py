@@ -22,7 +22,7 @@ from ._local import local_results, open_model
 from ._plan import Plan, make_plan
 from ._progress import progress_bar, wants_progress
 from ._rows import Result, Runner
-from ._sinks import MemorySink, State, open_sink
+from ._sinks import MemorySink, State, join_rows, open_sink
 from ._sources import Source, open_source
 
 __all__ = ["BatchSummary", "RowError", "predict", "usable_cpus"]
@@ -184,8 +184,8 @@ class _Parts:
     def _commit(self) -> None:
         if self.rows_done == self.committed:
             return
-        ids = np.concatenate(self.ids) if self.ids else np.empty(0, dtype=np.int64)
-        outputs = ({n: np.concatenate([o[n] for o in self.outputs]) for n in self.outputs[0]}
+        ids = join_rows(self.ids) if self.ids else np.empty(0, dtype=np.int64)
+        outputs = ({n: join_rows([o[n] for o in self.outputs]) for n in self.outputs[0]}
                    if self.outputs else {})
         self.sink.commit(ids, outputs, self.errors, self.rows_done)
         self.summary.ok_rows += len(ids)

@@ -38,7 +38,7 @@ from ortsession._errors import OptionError, OrtError, StateError
 
 from ._sources import require
 
-__all__ = ["MemorySink", "NpzSink", "ParquetSink", "Sink", "State", "open_sink"]
+__all__ = ["MemorySink", "NpzSink", "ParquetSink", "Sink", "State", "join_rows", "open_sink"]
 
 _MANIFEST = "_manifest.json"
 _VERSION = 1
@@ -110,10 +110,18 @@ class MemorySink(Sink):
         if not self._parts:
             self.outputs = {"row_id": np.empty(0, dtype=np.int64)}
             return
-        self.outputs = {"row_id": np.concatenate(self._ids)}
+        self.outputs = {"row_id": join_rows(self._ids)}
         for name in self._parts[0]:
-            self.outputs[name] = np.concatenate([p[name] for p in self._parts])
+            self.outputs[name] = join_rows([p[name] for p in self._parts])
         self._ids, self._parts = [], []
+
+
+def join_rows(arrays: list[np.ndarray]) -> np.ndarray:
+    """Concatenate arrays of rows; a single array comes back as it is.
+
+    A job whose output fits in one part is then not copied once more.
+    """
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 class _PartsSink(Sink):
