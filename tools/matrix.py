@@ -1,9 +1,10 @@
 """The compatibility matrix: the whole suite against several ONNX Runtimes (``make matrix``).
 
 Each entry gets its own venv, ``.venv-matrix/<name>``, where the checkout is installed (editable)
-with the ``lua``, ``cli`` and ``test`` extras plus the entry's engine, pinned by the lock
-(``constraints-dev.txt``) except for the packages the entry chooses itself. Then it runs
-``mypy --strict src/ortsession`` and ``pytest`` (as ``make test`` does) and records the counts.
+with the ``lua``, ``cli``, ``image``, ``batch``, ``ray`` and ``test`` extras plus the entry's
+engine, pinned by the lock (``constraints-dev.txt``) except for the packages the entry chooses
+itself. Then it runs ``mypy --strict src/ortsession`` and ``pytest`` (as ``make test`` does) and
+records the counts.
 With ``--write-docs`` the table between the markers of ``docs/compatibility.md`` is rewritten
 from every entry's latest result (``.venv-matrix/<name>/result.json``).
 
@@ -43,7 +44,8 @@ class Entry:
 ENTRIES = (
     Entry("oldest", "oldest supported: onnxruntime and the library lower bounds", "cpu",
           ("onnxruntime==1.20.1", "numpy==1.26.4", "ml_dtypes==0.5.0", "onnx==1.20.1",
-           "scipy<1.16", "scikit-learn<1.8")),
+           "scipy<1.16", "scikit-learn<1.8", "pyarrow==14.0.2", "Pillow==10.0.0",
+           "ray[data]==2.40.0", "pandas<3")),
     Entry("newest", "newest onnxruntime (the lock's)", "cpu"),
     Entry("gpu", "newest onnxruntime-gpu, on a machine without a GPU", "gpu",
           ("onnxruntime-gpu==1.31.1",)),
@@ -94,8 +96,9 @@ def run_entry(entry: Entry) -> dict[str, str]:
         _run([sys.executable, "-m", "venv", str(folder)], log)
     folder.mkdir(parents=True, exist_ok=True)
     constraints = constraints_for(entry, folder)
+    extras = f"{entry.extra},lua,cli,image,batch,ray,test"
     status = _run([str(py), "-m", "pip", "install", "--quiet", "-c", str(constraints), "-e",
-                   f".[{entry.extra},lua,cli,test]", "ruff", "mypy", *entry.pins], log)
+                   f".[{extras}]", "ruff", "mypy", *entry.pins], log)
     installed = time.monotonic() - start
     row = {"entry": entry.name, "what": entry.what}
     if status:
