@@ -22,6 +22,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import models
+import ortsession as ort
 from ortsession import cli
 from ortsession import models as bundled
 from ortsession.cli._output import Output
@@ -179,6 +180,7 @@ def test_random_integers_fit_their_element_type(tmp_path: Path, type_name: str) 
     model = helper.make_model(graph, ir_version=11, opset_imports=[helper.make_opsetid("", 25)])
     path = tmp_path / "ints.onnx"
     onnx.save(model, path)
+    ort.session(str(path)).close()  # an older ORT refuses IR 11 / int2 cleanly: conftest skips
     rc, out, err = main("run", str(path), "--random", "--json", "--show", "-1")
     assert rc == 0, err
     values = json.loads(out)["inputs"][0]["values"]

@@ -352,13 +352,15 @@ def add_external_data(so: Any, names: list[str], buffers: list[memoryview]) -> N
     """Give ORT's ``SessionOptions`` the contents of external data files from memory.
 
     Raises:
-        OptionError: this ORT has no ``add_external_initializers_from_files_in_memory``.
+        OptionError: this ORT has no working ``add_external_initializers_from_files_in_memory``
+            (it needs a model path before 1.24).
     """
     add = getattr(so, "add_external_initializers_from_files_in_memory", None)
-    if add is None:
+    if add is None or _version() < (1, 24):  # before 1.24 it exists but ORT cannot use it
         raise OptionError(f"session option 'external_data' needs ONNX Runtime's "
-                          f"SessionOptions.add_external_initializers_from_files_in_memory, "
-                          f"which onnxruntime {ort_version()} lacks")
+                          f"SessionOptions.add_external_initializers_from_files_in_memory of "
+                          f"onnxruntime 1.24 or newer (a model from bytes cannot use it before "
+                          f"1.24); this is onnxruntime {ort_version()}")
     try:
         add(names, buffers, [b.nbytes for b in buffers])
     except Exception as exc:

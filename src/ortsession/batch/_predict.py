@@ -70,7 +70,7 @@ class BatchSummary:
     errors: list[RowError] = field(default_factory=list)
     """The bad rows met by this call (the first 1000 when writing to a path: the errors table has
     them all; every one in memory)."""
-    outputs: dict[str, np.ndarray] | None = None
+    outputs: dict[str, np.ndarray[Any, Any]] | None = None
     """In memory only: ``row_id`` and one array per output, rows in source order."""
     nodes: dict[str, int] = field(default_factory=dict)
     """Ray only: rows computed per Ray node id."""
@@ -149,8 +149,8 @@ class _Parts:
         self.commit_rows = commit_rows
         self.rows_done = state.rows_done
         self.summary = summary
-        self.ids: list[np.ndarray] = []
-        self.outputs: list[dict[str, np.ndarray]] = []
+        self.ids: list[np.ndarray[Any, Any]] = []
+        self.outputs: list[dict[str, np.ndarray[Any, Any]]] = []
         self.errors: list[tuple[int, str]] = []
         self.nbytes = 0
         self.committed = state.rows_done

@@ -50,7 +50,7 @@ class _Predictor:
         self._columns = columns
         self._node = ray.get_runtime_context().get_node_id()
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def __call__(self, batch: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
         """Read and run the splits named in ``batch["split"]``; return pickled results."""
         blobs = []
         for index in batch["split"]:

@@ -53,9 +53,9 @@ class Result:
 
     start: int
     count: int
-    row_ids: np.ndarray
+    row_ids: np.ndarray[Any, Any]
     """Source positions of the good rows, ascending (int64)."""
-    outputs: dict[str, np.ndarray]
+    outputs: dict[str, np.ndarray[Any, Any]]
     """Output name → array whose first dimension matches ``row_ids``."""
     errors: list[tuple[int, str]]
     """``(row id, message)`` of each bad row, ascending."""
@@ -91,7 +91,7 @@ def _reshaped(shape: tuple[int, ...], expected: tuple[int, ...]) -> tuple[int, .
     return None
 
 
-def _cast(array: np.ndarray, inp: InputPlan) -> np.ndarray:
+def _cast(array: np.ndarray[Any, Any], inp: InputPlan) -> np.ndarray[Any, Any]:
     """``array`` as ``inp.dtype``; ``TypeError`` if numpy's ``same_kind`` rule forbids it."""
     if array.dtype == inp.dtype:
         return array
@@ -104,7 +104,7 @@ def _cast(array: np.ndarray, inp: InputPlan) -> np.ndarray:
                     f"values, got {array.dtype}")
 
 
-def _has_nan(array: np.ndarray, rows: int) -> np.ndarray:
+def _has_nan(array: np.ndarray[Any, Any], rows: int) -> np.ndarray[Any, Any]:
     if array.dtype.kind != "f" or array.size == 0:
         return np.zeros(rows, dtype=bool)
     return np.asarray(np.isnan(array.reshape(rows, -1)).any(axis=1))
@@ -115,14 +115,14 @@ class _Column:
 
     def __init__(self, inp: InputPlan, values: Any, count: int, refuse_nan: bool,
                  errors: dict[int, str]) -> None:
-        self.dense: np.ndarray | None = None
-        self.rows: list[np.ndarray | None] = []
+        self.dense: np.ndarray[Any, Any] | None = None
+        self.rows: list[np.ndarray[Any, Any] | None] = []
         if isinstance(values, np.ndarray) and values.dtype != object and values.ndim >= 1:
             self._dense(inp, values, count, refuse_nan, errors)
         else:
             self._rows(inp, values, count, refuse_nan, errors)
 
-    def _dense(self, inp: InputPlan, values: np.ndarray, count: int, refuse_nan: bool,
+    def _dense(self, inp: InputPlan, values: np.ndarray[Any, Any], count: int, refuse_nan: bool,
                errors: dict[int, str]) -> None:
         try:
             values = _cast(values, inp)
@@ -145,7 +145,7 @@ class _Column:
 
     def _rows(self, inp: InputPlan, values: Any, count: int, refuse_nan: bool,
               errors: dict[int, str]) -> None:
-        rows: list[np.ndarray | None] = [None] * count
+        rows: list[np.ndarray[Any, Any] | None] = [None] * count
         for i, value in enumerate(values):
             if i in errors:
                 continue
@@ -178,7 +178,7 @@ class _Column:
         row = self.rows[i]
         return () if row is None else tuple(row.shape)
 
-    def take(self, idx: Sequence[int]) -> np.ndarray:
+    def take(self, idx: Sequence[int]) -> np.ndarray[Any, Any]:
         """Return the rows ``idx`` stacked along a new first dimension."""
         if self.dense is not None:
             if isinstance(idx, range):
@@ -241,7 +241,7 @@ class Runner:
                    for inp in plan.inputs]
         good = [i for i in range(count) if i not in errors] if errors else range(count)
         done: list[Sequence[int]] = []
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in plan.outputs}
+        parts: dict[str, list[np.ndarray[Any, Any]]] = {name: [] for name in plan.outputs}
         for group in self._groups(good, columns):
             for idx, outputs in self._run_group(group, columns, errors):
                 done.append(idx)
@@ -258,7 +258,7 @@ class Runner:
                       [(chunk.start + i, errors[i]) for i in sorted(errors)])
 
     @staticmethod
-    def _join(name: str, arrays: list[np.ndarray], per_row: bool) -> np.ndarray:
+    def _join(name: str, arrays: list[np.ndarray[Any, Any]], per_row: bool) -> np.ndarray[Any, Any]:
         try:
             return np.stack(arrays) if per_row else np.concatenate(arrays)
         except ValueError:
@@ -291,7 +291,7 @@ class Runner:
             yield range(group[0], group[-1] + 1) if dense else group
 
     def _run_group(self, group: Sequence[int], columns: list[_Column], errors: dict[int, str],
-                   ) -> Iterator[tuple[Sequence[int], list[np.ndarray]]]:
+                   ) -> Iterator[tuple[Sequence[int], list[np.ndarray[Any, Any]]]]:
         step = self.plan.batch_size
         for at in range(0, len(group), step):
             idx = group[at:at + step]
@@ -307,7 +307,7 @@ class Runner:
                     except _ROW_ERRORS as one:
                         errors[i] = str(one)
 
-    def _run(self, idx: Sequence[int], columns: list[_Column]) -> list[np.ndarray]:
+    def _run(self, idx: Sequence[int], columns: list[_Column]) -> list[np.ndarray[Any, Any]]:
         plan = self.plan
         rows = len(idx)
         feeds = {}

@@ -75,7 +75,7 @@ class Sink:
         """Prepare the output; return the state to continue from (fresh: all zeros)."""
         raise NotImplementedError
 
-    def commit(self, row_ids: np.ndarray, outputs: dict[str, np.ndarray],
+    def commit(self, row_ids: np.ndarray[Any, Any], outputs: dict[str, np.ndarray[Any, Any]],
                errors: list[tuple[int, str]], rows_done: int) -> None:
         """Write one part: good rows, bad rows, and the new ``rows_done``."""
         raise NotImplementedError
@@ -88,16 +88,16 @@ class MemorySink(Sink):
     """Keeps everything in memory; :attr:`outputs` and :attr:`errors` after :meth:`finish`."""
 
     def __init__(self) -> None:
-        self._ids: list[np.ndarray] = []
-        self._parts: list[dict[str, np.ndarray]] = []
+        self._ids: list[np.ndarray[Any, Any]] = []
+        self._parts: list[dict[str, np.ndarray[Any, Any]]] = []
         self.errors: list[tuple[int, str]] = []
-        self.outputs: dict[str, np.ndarray] = {}
+        self.outputs: dict[str, np.ndarray[Any, Any]] = {}
 
     def start(self, job: Mapping[str, Any], resume: bool, overwrite: bool) -> State:
         """Nothing to prepare: a job in memory cannot resume."""
         return State()
 
-    def commit(self, row_ids: np.ndarray, outputs: dict[str, np.ndarray],
+    def commit(self, row_ids: np.ndarray[Any, Any], outputs: dict[str, np.ndarray[Any, Any]],
                errors: list[tuple[int, str]], rows_done: int) -> None:
         """Keep the part."""
         if len(row_ids):
@@ -116,7 +116,7 @@ class MemorySink(Sink):
         self._ids, self._parts = [], []
 
 
-def join_rows(arrays: list[np.ndarray]) -> np.ndarray:
+def join_rows(arrays: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
     """Concatenate arrays of rows; a single array comes back as it is.
 
     A job whose output fits in one part is then not copied once more.
@@ -137,8 +137,8 @@ class _PartsSink(Sink):
     def _final_paths(self) -> list[Path]:
         return []
 
-    def _write_part(self, path: Path, row_ids: np.ndarray,
-                    outputs: dict[str, np.ndarray]) -> None:
+    def _write_part(self, path: Path, row_ids: np.ndarray[Any, Any],
+                    outputs: dict[str, np.ndarray[Any, Any]]) -> None:
         raise NotImplementedError
 
     def _assemble(self) -> None:
@@ -197,7 +197,7 @@ class _PartsSink(Sink):
                     path.unlink()
         return self.state
 
-    def commit(self, row_ids: np.ndarray, outputs: dict[str, np.ndarray],
+    def commit(self, row_ids: np.ndarray[Any, Any], outputs: dict[str, np.ndarray[Any, Any]],
                errors: list[tuple[int, str]], rows_done: int) -> None:
         """Write the part's files, then the manifest (the commit point)."""
         k = self.state.next_part
@@ -213,7 +213,7 @@ class _PartsSink(Sink):
         self.state.error_rows += len(errors)
         self._save_manifest()
 
-    def _errors(self) -> tuple[np.ndarray, list[str]]:
+    def _errors(self) -> tuple[np.ndarray[Any, Any], list[str]]:
         ids: list[int] = []
         messages: list[str] = []
         folder = self.work / "_errors"
@@ -250,8 +250,8 @@ class ParquetSink(_PartsSink):
         self.path = path
         self.errors_path = str(Path(path) / "_errors.parquet")
 
-    def _write_part(self, path: Path, row_ids: np.ndarray,
-                    outputs: dict[str, np.ndarray]) -> None:
+    def _write_part(self, path: Path, row_ids: np.ndarray[Any, Any],
+                    outputs: dict[str, np.ndarray[Any, Any]]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -284,9 +284,9 @@ def _write_npy_entry(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], dty
                      pieces: Any) -> None:
     """Write one ``.npy`` member piece by piece (the header first, from the known shape)."""
     with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
-        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
-                  "shape": shape}
-        np.lib.format.write_array_header_2_0(member, header)
+        npy: Any = np.lib.format  # untyped in numpy 1.26
+        header = {"descr": npy.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+        npy.write_array_header_2_0(member, header)
         for piece in pieces:
             member.write(np.ascontiguousarray(piece, dtype=dtype).tobytes())
 
@@ -308,8 +308,8 @@ class NpzSink(_PartsSink):
     def _final_paths(self) -> list[Path]:
         return [Path(str(self.path)), Path(str(self.errors_path))]
 
-    def _write_part(self, path: Path, row_ids: np.ndarray,
-                    outputs: dict[str, np.ndarray]) -> None:
+    def _write_part(self, path: Path, row_ids: np.ndarray[Any, Any],
+                    outputs: dict[str, np.ndarray[Any, Any]]) -> None:
         arrays: dict[str, Any] = {"row_id": row_ids}
         for name, array in outputs.items():
             arrays[name] = array.astype(str) if array.dtype == object else array

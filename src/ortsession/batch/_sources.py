@@ -74,7 +74,7 @@ class Source:
             yield from self.read(split, rows, columns)
 
 
-def _column_array(values: Any) -> np.ndarray:
+def _column_array(values: Any) -> np.ndarray[Any, Any]:
     """Return ``values`` as an array, rows first; rows of different shapes as objects."""
     try:
         return np.asarray(values)

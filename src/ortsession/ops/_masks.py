@@ -224,7 +224,8 @@ def _simplify(points: Array, eps: float) -> Array:
         if dist[k] > eps:
             keep[i + 1 + k] = True
             stack += [(i, i + 1 + k), (i + 1 + k, j)]
-    return points[keep]
+    kept: Array = points[keep]
+    return kept
 
 
 def mask_to_polygon(mask: Any, opts: Mapping[str, Any] | None = None, /,
