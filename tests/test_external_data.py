@@ -18,7 +18,12 @@ from onnx import helper, numpy_helper
 
 import models
 import ortsession as ort
-from ortsession import ModelLoadError, OptionError, OrtError
+from ortsession import ModelLoadError, OptionError, OrtError, _engine
+
+NEEDS_1_24 = pytest.mark.skipif(
+    _engine._version() < (1, 24),
+    reason="in-memory external data needs onnxruntime 1.24+ (refused with an OptionError "
+           "before, see test_an_ort_without_the_methods_gives_an_option_error)")
 
 TP = onnx.TensorProto
 W = np.arange(6, dtype=np.float32).reshape(2, 3)
@@ -43,6 +48,7 @@ def external(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes, Pa
     return ((folder / "model.onnx").read_bytes(), (folder / "weights.bin").read_bytes(), folder)
 
 
+@NEEDS_1_24
 def test_model_with_external_data_loads_from_memory(external: tuple[bytes, bytes, Path]) -> None:
     model, weights, _ = external
     assert len(weights) == W.nbytes and W.tobytes() not in model  # the weights are outside
@@ -109,12 +115,14 @@ def test_orts_refusals_are_clear_errors(external: tuple[bytes, bytes, Path]) -> 
                                external_initializers={"W": W})
 
 
+@NEEDS_1_24
 def test_short_external_data_is_refused(external: tuple[bytes, bytes, Path]) -> None:
     model, weights, _ = external
     with pytest.raises(OrtError, match="out of bounds"):
         ort.session_from_bytes(model, external_data={"weights.bin": weights[:8]})
 
 
+@NEEDS_1_24
 def test_lua_passes_tensors_and_strings(external: tuple[bytes, bytes, Path],
                                         tmp_path: Path) -> None:
     pytest.importorskip("lupa.lua54")
