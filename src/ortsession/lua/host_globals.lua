@@ -34,6 +34,17 @@ screen = {
   end,
 }
 
+-- file.writes / file.appends: open in mode, write, close; true, or false and the error.
+local function write_file(path, data, mode)
+  local f, err = open(path, mode)
+  if not f then
+    return false, err
+  end
+  f:write(data)
+  f:close()
+  return true
+end
+
 file = {
   exists = function(path)
     local f = open(path, "rb")
@@ -53,22 +64,10 @@ file = {
     return data
   end,
   writes = function(path, data)
-    local f, err = open(path, "wb")
-    if not f then
-      return false, err
-    end
-    f:write(data)
-    f:close()
-    return true
+    return write_file(path, data, "wb")
   end,
   appends = function(path, data)
-    local f, err = open(path, "ab")
-    if not f then
-      return false, err
-    end
-    f:write(data)
-    f:close()
-    return true
+    return write_file(path, data, "ab")
   end,
 }
 
