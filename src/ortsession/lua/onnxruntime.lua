@@ -100,8 +100,10 @@ local function typename(v)
   return type(v)
 end
 
--- Checks self and calls bridge function fn(python_self, ...).
-local function method(c, name, fn)
+-- Checks self and calls bridge function fn(python_self, ...). With `args`, the arguments go
+-- through args(...) first (the tensor module unwraps Lua objects into Python ones); without,
+-- they go as they are, their Lua wrappers registered.
+local function method(c, name, fn, args)
   local mt = c.mt
   local what = c.kind .. ":" .. name .. "()"
   local article = c.kind:match("^[aeiou]") and "an" or "a"
@@ -110,6 +112,9 @@ local function method(c, name, fn)
     if p == nil or getmetatable(self) ~= mt.__metatable then
       return nil, format("%s: call it on %s %s with ':' (got %s as self)", what, article, c.kind,
         typename(self))
+    end
+    if args then
+      return fn(p, args(...))
     end
     register(...)
     return fn(p, ...)
@@ -681,5 +686,6 @@ end
 -- For the tensor module (ops.lua, loaded after this file): the object machinery.
 internals.module, internals.classes, internals.class, internals.py, internals.typename =
   M, classes, class, py, typename
+internals.method = method
 
 return M, internals

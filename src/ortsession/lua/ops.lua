@@ -2,15 +2,15 @@
 -- require("onnxruntime"), over ortsession.ops through the bridge in _ops_bridge.py.
 --
 -- Loaded once per runtime by ortsession.lua._ops_bridge.install with two arguments: OB, the
--- bridge's functions, and I, the internals of onnxruntime.lua (module, classes, class, py). The
--- bridge does every conversion (1-based positions, tables, tensors) and returns `value` or
+-- bridge's functions, and I, the internals of onnxruntime.lua (module, classes, class, py,
+-- method). The bridge does every conversion (1-based positions, tables, tensors) and returns `value` or
 -- `nil, message`; this file only unwraps Lua objects into their Python objects and adds the
 -- methods to the objects.
 
 local OB, I = ...
 
-local M, classes, class, py, typename = I.module, I.classes, I.class, I.py, I.typename
-local select, getmetatable, format = select, getmetatable, string.format
+local M, classes, class, py = I.module, I.classes, I.class, I.py
+local select, format = select, string.format
 
 -- A Lua object's Python object, or the value itself.
 local function u(v)
@@ -31,17 +31,7 @@ end
 
 -- c.methods[name]: checks self, unwraps the arguments, calls fn(python_self, ...).
 local function method(c, name, fn)
-  local mt = c.mt
-  local what = c.kind .. ":" .. name .. "()"
-  local article = c.kind:match("^[aeiou]") and "an" or "a"
-  c.methods[name] = function(self, ...)
-    local p = py(self)
-    if p == nil or getmetatable(self) ~= mt.__metatable then
-      return nil, format("%s: call it on %s %s with ':' (got %s as self)", what, article, c.kind,
-        typename(self))
-    end
-    return fn(p, unwrap(...))
-  end
+  I.method(c, name, fn, unwrap)
 end
 
 local function module_function(name, fn)
