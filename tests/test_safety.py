@@ -353,7 +353,12 @@ def test_one_binding_used_from_several_threads_never_crashes() -> None:
                 try:
                     y = s.run_with_iobinding(b)["y"].numpy()
                     assert y.shape == (64, 64) and float(y[0, 0]) in (2.0, 3.0), y[0, 0]
-                except ort.OrtError as exc:
+                except ort.InputError as exc:
+                    # the rebinder's clear_outputs() may land between its own
+                    # clear and bind: a clear refusal, never a wrong answer
+                    if "no output is bound" not in str(exc):
+                        errors.append(exc)
+                except (ort.OrtError, AssertionError) as exc:  # a wrong answer fails too
                     errors.append(exc)
         def rebinder():
             for i in range(200):
@@ -370,7 +375,7 @@ def test_one_binding_used_from_several_threads_never_crashes() -> None:
                     pass
         threads = [threading.Thread(target=f) for f in (runner, runner, rebinder, reader)]
         [t.start() for t in threads]; [t.join() for t in threads]
-        print("ok", len(errors))
+        print("ok", len(errors), *{type(e).__name__ + ": " + str(e) for e in errors})
     """)
     proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)],
                           capture_output=True, text=True, timeout=180, check=False)
