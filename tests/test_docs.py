@@ -9,6 +9,8 @@ Rules (also stated in docs/index.md for authors):
   bundled demo model).
 * A block whose first line is ``# doctest: skip`` (``-- doctest: skip`` in Lua) is not run; use it
   only for examples that need hardware this machine may lack (a GPU, CoreML).
+* A block whose first line is ``# doctest: needs onnxruntime X.Y`` (``--`` in Lua) runs only on
+  onnxruntime X.Y or newer (a feature older ORTs lack; ``make matrix`` runs the older ones).
 * Warnings are errors, except ``ProviderFallbackWarning`` (examples may show a fallback) and
   deprecation warnings raised while importing third-party packages.
 
@@ -32,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 SKIP = {"python": "# doctest: skip", "lua": "-- doctest: skip"}
+_NEEDS = re.compile(r"^(?:#|--) doctest: needs onnxruntime (\d+)\.(\d+)\s*$")
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*(?P<info>[^\s`]*)[^\n]*$")
 
 
@@ -51,8 +54,19 @@ class Block:
 
     @property
     def skipped(self) -> bool:
+        """Marked ``doctest: skip``, or needing a newer onnxruntime than the installed one."""
         first = self.code.lstrip().splitlines()[0] if self.code.strip() else ""
+        needs = _NEEDS.match(first)
+        if needs:
+            return _ort_version() < (int(needs[1]), int(needs[2]))
         return first.startswith(SKIP.get(self.language, "\0"))
+
+
+def _ort_version() -> tuple[int, int]:
+    import ortsession
+
+    major, minor = ortsession.version().split(".")[:2]
+    return int(major), int(minor)
 
 
 def blocks(path: Path) -> list[Block]:
@@ -179,3 +193,14 @@ def test_block_extraction() -> None:
     found = blocks(sample)
     assert any(b.language == "python" for b in found)
     assert all(b.code.endswith("\n") for b in found)
+
+
+def test_needs_marks_a_block_for_newer_onnxruntimes() -> None:
+    def block(first: str) -> Block:
+        return Block(ROOT / "x.md", 1, "python", first + "\nprint(1)\n")
+
+    major, minor = _ort_version()
+    assert not block(f"# doctest: needs onnxruntime {major}.{minor}").skipped
+    assert block(f"# doctest: needs onnxruntime {major}.{minor + 1}").skipped
+    assert block(f"# doctest: needs onnxruntime {major + 1}.0").skipped
+    assert not block("# a comment").skipped

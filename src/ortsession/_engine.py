@@ -135,8 +135,22 @@ def log_severity(requested: int) -> int:
     """Return the severity to give ORT for a session or run that asks for ``requested``.
 
     As asked where ORT's log reaches Python, else 4 (fatal), so that nothing reaches stderr.
+    A run's ``-1`` ("the session's") is silenced too there: a session's logger keeps the
+    severity it had when it was created, warnings included (see :func:`captured_log`).
     """
-    return requested if LOG_FORWARDING or requested < 0 else _SILENT
+    return requested if LOG_FORWARDING else _SILENT
+
+
+def new_run_options() -> Any:
+    """Return ORT's ``RunOptions`` with ORT's defaults, its log silenced where not routed.
+
+    Without it, a run stopped by ``terminate()`` on an ORT before 1.32 prints ORT's
+    "Exiting due to terminate flag" error line on stderr.
+    """
+    ro = C.RunOptions()
+    if not LOG_FORWARDING:
+        ro.log_severity_level = _SILENT
+    return ro
 
 
 _env_lock = threading.Lock()

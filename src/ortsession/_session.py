@@ -86,7 +86,7 @@ class Session:
         self._output_index = {n: i for i, n in enumerate(self._output_names)}
         self._exotic_outputs = frozenset(o.name for o in self._outputs
                                          if InputSpec.from_info(o, False).exotic)
-        self._default_ro = _engine.C.RunOptions()
+        self._default_ro = _engine.new_run_options()
         self._local = threading.local()
         self._c_session: Any = None  # the C API session (sequences of bfloat16 …), on first use
         self._generation += 1
