@@ -167,7 +167,7 @@ class OpsBridge:
             if value.startswith(_MAGIC):
                 return value
             return os.fsdecode(value)
-        if self._bridge._lua_type(value) == "table":
+        if self._bridge.type_of(value) == "table":
             value = self._from_lua(value)
         if isinstance(value, HostImage):
             return value.pil
@@ -363,8 +363,8 @@ class OpsBridge:
         return self.out(arr), self.out(info.to_dict())
 
     def lua_tensor_from_images(self, images: Any, opts: Any = None) -> Any:
-        items: Any = self._val(images) if self._bridge._lua_type(images) != "table" else (
-            self._bridge._classify(images))
+        items: Any = self._val(images) if self._bridge.type_of(images) != "table" else (
+            self._bridge.classify(images))
         if type(items) is int:  # a plain Lua table: an array of images, paths or image data
             items = [self._image_arg(images[i]) for i in range(1, len(images) + 1)]
         arr, infos = _ops().tensor_from_images(items, self._opts(opts, False))
@@ -499,7 +499,7 @@ class OpsBridge:
 
     # -- keypoints, tracking ----------------------------------------------------------------
     def lua_reshape_keypoints(self, points: Any, count: Any = None, dim: Any = None) -> Any:
-        d = self._opts(dim) if self._bridge._lua_type(dim) == "table" else self._val(dim)
+        d = self._opts(dim) if self._bridge.type_of(dim) == "table" else self._val(dim)
         return self.out(_ops().reshape_keypoints(self._val(points), self._val(_int(count)),
                                                  _int(d)))
 
@@ -692,7 +692,7 @@ class OpsBridge:
 
     # -- host: json, base64 ---------------------------------------------------------------
     def lua_json_encode(self, value: Any) -> Any:
-        v = self._bridge.from_lua(value) if self._bridge._lua_type(value) == "table" else (
+        v = self._bridge.from_lua(value) if self._bridge.type_of(value) == "table" else (
             self._val(value))
         try:
             return json.dumps(v, ensure_ascii=False, allow_nan=False).encode()

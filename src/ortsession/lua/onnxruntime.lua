@@ -121,10 +121,14 @@ local function method(c, name, fn, args)
   end
 end
 
--- methods(c, prefix, names): each name becomes c's method calling the bridge's prefix..name.
-local function methods(c, prefix, names)
-  for _, name in ipairs(names) do
-    method(c, name, B[prefix .. name])
+-- methods(api): the methods the bridge declares (ortsession/lua/_api.py): for each class kind,
+-- method name = bridge function name. Classes not made yet are made.
+local function methods(api)
+  for kind, names in pairs(api.methods) do
+    local c = classes[kind] or class(kind)
+    for name, fn in pairs(names) do
+      method(c, name, B[fn])
+    end
   end
 end
 
@@ -582,15 +586,9 @@ Session.mt.__close = function(self)
   end
 end
 
-methods(Session, "session_", {
-  "input_names", "output_names", "overridable_initializer_names",
-  "input_count", "output_count", "overridable_initializer_count",
-  "input_info", "output_info", "overridable_initializer_info",
-  "memory_info_for_inputs", "memory_info_for_outputs",
-  "metadata", "providers", "close", "end_profiling", "profiling_start_time_ns",
-  "set_ep_dynamic_options", "register_custom_op_library", "create_io_binding",
-  "fallback_reason",
-})
+-- Every other method, as the bridge declares them (its EXPORTS); the ones above and below are
+-- the bridge's internal functions, whose results are shaped here.
+methods(B.api)
 meta(Session, "__tostring", B.repr)
 local register_library = Session.methods.register_custom_op_library
 Session.methods.register_custom_op_library = function(self, ...)
@@ -607,40 +605,22 @@ Tensor.methods.to_table = function(self)
   end
   return bridge_to_table(p)
 end
-methods(Tensor, "tensor_", {
-  "tolist", "tobytes", "shape", "data_type", "element_count", "nbytes", "device",
-})
 meta(Tensor, "__tostring", B.repr)
-
-methods(RunOptions, "run_options_", {
-  "tag", "log_severity_level", "log_verbosity_level", "terminate", "reset_terminate",
-  "terminated",
-})
 meta(RunOptions, "__tostring", B.repr)
 
-methods(IOBinding, "binding_", {
-  "bind_input", "bind_output", "clear_inputs", "clear_outputs", "synchronize_inputs",
-  "synchronize_outputs",
-})
 local bridge_get_outputs = B.binding_get_outputs
 method(IOBinding, "get_outputs", function(b)
   return named_outputs(bridge_get_outputs(b))
 end)
 meta(IOBinding, "__tostring", B.repr)
 
-methods(Optional, "optional_", { "is_empty", "value", "type_info" })
 meta(Optional, "__tostring", B.repr)
-
-method(Library, "path", B.library_path)
 meta(Library, "__tostring", B.repr)
 
 -- The module ------------------------------------------------------------------------------
 
 local M = {}
-for _, name in ipairs({
-  "configure", "session", "session_from_bytes", "tensor", "tensor_from_bytes", "optional",
-  "run_options", "load_custom_op_library", "version", "providers",
-}) do
+for _, name in ipairs(B.api.functions) do
   local fn = B[name]
   M[name] = function(...)
     register(...)
@@ -656,9 +636,12 @@ function internals.wrap(kind, obj)
   return wrap(classes[kind], obj)
 end
 
--- For a Lua table: the Python object behind a wrapper; else 0 for an empty table, 1 for an
--- array (keys 1..n in traversal order) of numbers and booleans, 2 for another such array, 3 for
--- anything else (a dictionary, or an array that the Python side sorts by key).
+-- For a Lua table: the Python object behind a wrapper; else its shape, one of the codes the
+-- bridge declares (ortsession/lua/_api.py): EMPTY, NUMBERS for an array (keys 1..n in traversal
+-- order) of numbers and booleans, ARRAY for another such array, OTHER for anything else (a
+-- dictionary, or an array that the Python side sorts by key).
+local shapes = B.api.shapes
+local EMPTY, NUMBERS, ARRAY, OTHER = shapes.empty, shapes.numbers, shapes.array, shapes.other
 function internals.classify(t)
   local p = py(t)
   if p ~= nil then
@@ -668,7 +651,7 @@ function internals.classify(t)
   for k, v in next, t do
     n = n + 1
     if k ~= n then
-      return 3
+      return OTHER
     end
     if plain then
       local tv = type(v)
@@ -678,14 +661,14 @@ function internals.classify(t)
     end
   end
   if n == 0 then
-    return 0
+    return EMPTY
   end
-  return plain and 1 or 2
+  return plain and NUMBERS or ARRAY
 end
 
 -- For the tensor module (ops.lua, loaded after this file): the object machinery.
 internals.module, internals.classes, internals.class, internals.py, internals.typename =
   M, classes, class, py, typename
-internals.method = method
+internals.method, internals.methods = method, methods
 
 return M, internals
