@@ -69,7 +69,7 @@ METHODS = {
 
 
 def _keys(table: Any) -> set[str]:
-    return {key.decode() for key in table.keys()}
+    return {key.decode() for key in table}
 
 
 def test_module_functions_and_methods_are_pinned() -> None:
