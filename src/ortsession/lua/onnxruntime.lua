@@ -669,6 +669,6 @@ end
 -- For the tensor module (ops.lua, loaded after this file): the object machinery.
 internals.module, internals.classes, internals.class, internals.py, internals.typename =
   M, classes, class, py, typename
-internals.method, internals.methods = method, methods
+internals.method = method
 
 return M, internals
