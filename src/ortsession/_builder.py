@@ -30,6 +30,7 @@ from ._options import SessionOptions
 from ._providers import CPU, Provider, short_name
 
 __all__ = ["BuiltSession", "ProviderFallbackWarning", "build_session", "file_identity",
+           "ort_session_options",
            "provider_options_for"]
 
 
@@ -89,7 +90,7 @@ def build_session(
         _refuse_model_as_output(options.optimized_model_path, source)
     libraries = [load_custom_op_library(path) for path in options.custom_op_libraries]
     libraries += [lib for lib in extra_libraries if lib not in libraries]
-    ort_options = _ort_session_options(options, config, libraries)
+    ort_options = ort_session_options(options, config, libraries)
 
     try:
         return _build(options, source, label, ort_options, libraries, stacklevel + 1)
@@ -229,7 +230,7 @@ def _check_directory(field: str, path: str) -> None:
         )
 
 
-def _ort_session_options(
+def ort_session_options(
     options: SessionOptions, config: _config.RuntimeConfig, libraries: Sequence[CustomOpLibrary]
 ) -> Any:
     """Turn every field of ``options`` into ORT's ``SessionOptions``."""

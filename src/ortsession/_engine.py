@@ -432,3 +432,14 @@ def c_library_path() -> str | None:
 def version_info() -> dict[str, Any]:
     """Return build facts of the ORT in use (version and build info string)."""
     return {"version": ort_version(), "build_info": str(C.get_build_info())}
+
+
+def plain_session(model: str | bytes, session_options: Any, providers: list[str],
+                  provider_options: list[dict[str, str]]) -> Any:
+    """Return ORT's own Python ``onnxruntime.InferenceSession`` for ``model``.
+
+    Only to time ortsession against plain onnxruntime (``bench --compare-raw``, see
+    :mod:`._plain`): everything else drives ORT's binding (``C.InferenceSession``) directly.
+    """
+    return _ort.InferenceSession(model, session_options, providers=providers,
+                                 provider_options=provider_options)

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _engine
 from ._collections import Outputs
+from ._devices import ort_device_kind
 from ._errors import InputError, NotFoundError, OptionError, RunError, StateError
 from ._run import (
     bind_input_value,
@@ -44,8 +45,6 @@ def _locked(method: _F) -> _F:
             return method(self, *args, **kwargs)
 
     return cast("_F", locked)
-
-_DEVICES = {"cuda": "cuda", "hip": "gpu", "rocm": "gpu", "dml": "dml", "webgpu": "webgpu"}
 
 
 class IOBinding:
@@ -309,9 +308,8 @@ def _session_device(sess: Any, index: int) -> Any:
     if not _engine.has("input_meminfos"):  # onnxruntime < 1.23: let ORT allocate on the host
         return _engine.CPU_DEVICE
     info = sess.output_meminfos[index]
-    name = str(info.name).lower()
-    for prefix, kind in _DEVICES.items():
-        if name.startswith(prefix):
-            factory = getattr(C.OrtDevice, kind)
-            return C.OrtDevice(factory(), C.OrtDevice.default_memory(), int(info.device_id))
-    return _engine.CPU_DEVICE
+    kind = ort_device_kind(str(info.name))
+    if kind is None:
+        return _engine.CPU_DEVICE
+    factory = getattr(C.OrtDevice, kind)
+    return C.OrtDevice(factory(), C.OrtDevice.default_memory(), int(info.device_id))

@@ -22,6 +22,7 @@ __all__ = [
     "CPU",
     "Provider",
     "available_short_names",
+    "display_name",
     "resolve_providers",
     "short_name",
 ]
@@ -34,38 +35,41 @@ class Provider(Enum):
         short: the short name ``ortsession`` reports (``"cpu"``, ``"coreml"``…).
         long_name: ORT's name (``"CPUExecutionProvider"``…).
         aliases: further names accepted on input, besides ``short`` and ``long_name``.
+        display: the name as its vendor spells it, for people (``"CoreML"``, ``"oneDNN"``).
     """
 
-    CPU = ("cpu", "CPUExecutionProvider", ())
-    CUDA = ("cuda", "CUDAExecutionProvider", ())
-    TENSORRT = ("tensorrt", "TensorrtExecutionProvider", ("trt",))
+    CPU = ("cpu", "CPUExecutionProvider", (), "CPU")
+    CUDA = ("cuda", "CUDAExecutionProvider", (), "CUDA")
+    TENSORRT = ("tensorrt", "TensorrtExecutionProvider", ("trt",), "TensorRT")
     NV_TENSORRT_RTX = ("nv_tensorrt_rtx", "NvTensorRTRTXExecutionProvider",
-                       ("tensorrt_rtx", "nvtensorrtrtx"))
-    MIGRAPHX = ("migraphx", "MIGraphXExecutionProvider", ())
-    ROCM = ("rocm", "ROCMExecutionProvider", ())
-    OPENVINO = ("openvino", "OpenVINOExecutionProvider", ())
-    DNNL = ("dnnl", "DnnlExecutionProvider", ("onednn", "mkldnn"))
-    VITISAI = ("vitisai", "VitisAIExecutionProvider", ("vitis_ai",))
-    QNN = ("qnn", "QNNExecutionProvider", ())
-    NNAPI = ("nnapi", "NnapiExecutionProvider", ())
-    VSINPU = ("vsinpu", "VSINPUExecutionProvider", ())
-    JS = ("js", "JsExecutionProvider", ())
-    COREML = ("coreml", "CoreMLExecutionProvider", ("core_ml",))
-    DML = ("dml", "DmlExecutionProvider", ("directml",))
-    RKNPU = ("rknpu", "RknpuExecutionProvider", ())
-    WEBNN = ("webnn", "WebNNExecutionProvider", ())
-    WEBGPU = ("webgpu", "WebGpuExecutionProvider", ())
-    XNNPACK = ("xnnpack", "XnnpackExecutionProvider", ())
-    CANN = ("cann", "CANNExecutionProvider", ())
-    AZURE = ("azure", "AzureExecutionProvider", ())
-    ARMNN = ("armnn", "ArmNNExecutionProvider", ())
-    ACL = ("acl", "ACLExecutionProvider", ())
-    TVM = ("tvm", "TvmExecutionProvider", ())  # known to onnxruntime 1.20 only
+                       ("tensorrt_rtx", "nvtensorrtrtx"), "TensorRT RTX")
+    MIGRAPHX = ("migraphx", "MIGraphXExecutionProvider", (), "MIGraphX")
+    ROCM = ("rocm", "ROCMExecutionProvider", (), "ROCm")
+    OPENVINO = ("openvino", "OpenVINOExecutionProvider", (), "OpenVINO")
+    DNNL = ("dnnl", "DnnlExecutionProvider", ("onednn", "mkldnn"), "oneDNN")
+    VITISAI = ("vitisai", "VitisAIExecutionProvider", ("vitis_ai",), "Vitis AI")
+    QNN = ("qnn", "QNNExecutionProvider", (), "QNN")
+    NNAPI = ("nnapi", "NnapiExecutionProvider", (), "NNAPI")
+    VSINPU = ("vsinpu", "VSINPUExecutionProvider", (), "vsinpu")
+    JS = ("js", "JsExecutionProvider", (), "js")
+    COREML = ("coreml", "CoreMLExecutionProvider", ("core_ml",), "CoreML")
+    DML = ("dml", "DmlExecutionProvider", ("directml",), "DirectML")
+    RKNPU = ("rknpu", "RknpuExecutionProvider", (), "rknpu")
+    WEBNN = ("webnn", "WebNNExecutionProvider", (), "WebNN")
+    WEBGPU = ("webgpu", "WebGpuExecutionProvider", (), "WebGPU")
+    XNNPACK = ("xnnpack", "XnnpackExecutionProvider", (), "XNNPACK")
+    CANN = ("cann", "CANNExecutionProvider", (), "CANN")
+    AZURE = ("azure", "AzureExecutionProvider", (), "Azure")
+    ARMNN = ("armnn", "ArmNNExecutionProvider", (), "ArmNN")
+    ACL = ("acl", "ACLExecutionProvider", (), "ACL")
+    TVM = ("tvm", "TvmExecutionProvider", (), "tvm")  # known to onnxruntime 1.20 only
 
-    def __init__(self, short: str, long_name: str, aliases: tuple[str, ...]) -> None:
+    def __init__(self, short: str, long_name: str, aliases: tuple[str, ...],
+                 display: str) -> None:
         self.short: Final = short
         self.long_name: Final = long_name
         self.aliases: Final = aliases
+        self.display: Final = display
 
     def names(self) -> tuple[str, ...]:
         """Return every name this provider is accepted under (short, long, aliases)."""
@@ -156,3 +160,16 @@ def short_name(long_name: str) -> str:
 def available_short_names() -> list[str]:
     """Return the short names of the providers this ORT build has, in ORT's priority order."""
     return [short_name(name) for name in _engine.available_providers()]
+
+
+def display_name(name: str) -> str:
+    """Return a provider's name as its vendor spells it, from any of its names.
+
+    ``"coreml"`` or ``"CoreMLExecutionProvider"`` → ``"CoreML"``. A name missing from the table
+    (a provider newer than this package) gives its :func:`short_name`.
+
+    >>> display_name("CUDAExecutionProvider"), display_name("dnnl"), display_name("NewEP")
+    ('CUDA', 'oneDNN', 'newep')
+    """
+    provider = _BY_LONG.get(name) or _BY_NAME.get(name.strip().lower())
+    return provider.display if provider is not None else short_name(name)

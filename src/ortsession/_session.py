@@ -14,6 +14,7 @@ from . import _config, _engine
 from ._builder import BuiltSession, build_session, file_identity
 from ._collections import MemoryInfo, ModelMetadata, Outputs
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
+from ._devices import device_type
 from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
 from ._options import SessionOptions, option_string, parse_session_options
 from ._providers import short_name
@@ -210,7 +211,8 @@ class Session:
                                                                           str(int(m.mem_type))),
             allocator_type=str(m.allocator_type.name).replace("ORT_", "").replace(
                 "_ALLOCATOR", "").lower(),
-            device_type=_device_type(m), device_mem_type=str(m.device_mem_type.name).lower(),
+            device_type=device_type(str(m.name)),
+            device_mem_type=str(m.device_mem_type.name).lower(),
             vendor_id=int(m.device_vendor_id)) for m in infos]
         return Outputs(names, entries)
 
@@ -631,13 +633,6 @@ def _ro(run_options: Any) -> Any:
         raise OptionError(f"run_options must be a RunOptions (from ortsession.run_options()), "
                           f"got {type_name(run_options)}")
     return run_options._ro
-
-
-def _device_type(m: Any) -> str:
-    name = str(m.name).lower()
-    if name.startswith(("cpu", "cudapinned")) or "cpu" in name:
-        return "cpu"
-    return "gpu" if name.startswith(("cuda", "hip", "dml", "webgpu")) else name
 
 
 def session(model_path: str | os.PathLike[str], opts: Mapping[str, Any] | None = None, /,

@@ -23,7 +23,7 @@ import numpy as np
 
 import ortsession as ort
 from ortsession._interrupt import on_interrupt
-from ortsession._providers import short_name
+from ortsession._plain import plain_session
 
 from ._common import (
     HelpFormatter,
@@ -134,41 +134,24 @@ def _ours(session: ort.Session, inputs: dict[str, Any], mode: str,
 
 
 class _Raw:
-    """The same model in plain ``onnxruntime.InferenceSession``, for ``--compare-raw``."""
+    """The same model in plain ``onnxruntime.InferenceSession``, for ``--compare-raw``.
+
+    Set up as ``session`` (its options through the library's own mapping, its providers in
+    effect): see :mod:`ortsession._plain`.
+    """
 
     def __init__(self, session: ort.Session, model: str, inputs: dict[str, Any]) -> None:
-        # The one deliberate exception to "only ortsession._engine imports onnxruntime": the
-        # point of --compare-raw is to time the raw engine, not our wrapper of it.
-        import onnxruntime  # noqa: TID251
-
-        self._ort = onnxruntime
-        opts = session.options
-        so = onnxruntime.SessionOptions()
-        so.log_severity_level = 3
-        so.intra_op_num_threads = opts.intra_op_num_threads
-        so.inter_op_num_threads = opts.inter_op_num_threads
-        so.graph_optimization_level = getattr(onnxruntime.GraphOptimizationLevel,
-                                              opts.graph_optimization_level.ort)
-        so.execution_mode = getattr(onnxruntime.ExecutionMode, opts.execution_mode.ort)
-        so.enable_cpu_mem_arena = opts.enable_cpu_mem_arena
-        so.enable_mem_pattern = opts.enable_mem_pattern
-        so.use_deterministic_compute = opts.deterministic_compute
-        for override in opts.free_dimension_overrides:
-            getattr(so, override.by.ort)(override.key, override.value)
-        for key, value in opts.config_entries.items():
-            so.add_session_config_entry(key, value)
-        for library in opts.custom_op_libraries:
-            so.register_custom_ops_library(library)
-        providers = [p for p in session.options.providers
-                     if short_name(p) in session.providers()] or ["CPUExecutionProvider"]
         try:
-            self.session = onnxruntime.InferenceSession(model, so, providers=providers)
+            plain = plain_session(model, session)
+        except ort.OrtError:
+            raise
         except Exception as exc:
             raise ort.ModelLoadError(f"--compare-raw: onnxruntime cannot load the model: "
                                      f"{exc}") from None
+        self.session = plain.session
+        self.run_options = plain.run_options
         self.feed = {name: _raw_value(name, value) for name, value in inputs.items()}
-        self.run_options = onnxruntime.RunOptions()
-        self.run_options.log_severity_level = 4  # no "terminate flag" log line on Ctrl-C
+        self._buffers: list[Any] = []
 
     def terminate(self) -> None:
         """Stop the raw runs in progress (Ctrl-C)."""
@@ -183,9 +166,11 @@ class _Raw:
         for name, value in feed.items():
             binding.bind_cpu_input(name, value)
         produced = self._checked(lambda: sess.run(None, feed, ro))()
-        for name, value in zip([o.name for o in sess.get_outputs()], produced):
-            buffer = self._ort.OrtValue.ortvalue_from_numpy(np.empty_like(value))
-            binding.bind_ortvalue_output(name, buffer)
+        for output, value in zip(sess.get_outputs(), produced):
+            buffer = np.empty_like(value)
+            self._buffers.append(buffer)  # ORT writes into it at each run
+            binding.bind_output(output.name, "cpu", 0, buffer.dtype, list(buffer.shape),
+                                buffer.ctypes.data)
         return self._checked(lambda: sess.run_with_iobinding(binding, ro))
 
     def _checked(self, call: Call) -> Call:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ortsession as ort
-from ortsession._providers import short_name
+from ortsession._providers import display_name, short_name
 
 from ._output import Output
 
@@ -33,16 +33,6 @@ __all__ = [
     "regular_file",
     "session_options",
 ]
-
-#: Display names of providers whose ORT long name does not give the usual spelling.
-_DISPLAY_NAMES = {
-    "cpu": "CPU", "coreml": "CoreML", "cuda": "CUDA", "tensorrt": "TensorRT",
-    "nv_tensorrt_rtx": "TensorRT RTX", "migraphx": "MIGraphX", "rocm": "ROCm",
-    "openvino": "OpenVINO", "dnnl": "oneDNN", "vitisai": "Vitis AI", "qnn": "QNN",
-    "nnapi": "NNAPI", "dml": "DirectML", "webgpu": "WebGPU", "webnn": "WebNN",
-    "xnnpack": "XNNPACK", "cann": "CANN", "azure": "Azure", "armnn": "ArmNN", "acl": "ACL",
-}
-
 
 class HelpFormatter(argparse.HelpFormatter):
     """Wrap descriptions as usual, but keep texts that hold line breaks (examples) as written."""
@@ -152,12 +142,6 @@ def session_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def provider_display_name(name: str) -> str:
-    """``"coreml"`` or ``"CoreMLExecutionProvider"`` → ``"CoreML"``."""
-    short = short_name(name)
-    return _DISPLAY_NAMES.get(short, short)
-
-
 def fallback_line(session: ort.Session) -> str | None:
     """One line saying which requested providers were replaced by CPU, or ``None``.
 
@@ -171,7 +155,7 @@ def fallback_line(session: ort.Session) -> str | None:
     lost = [short_name(p) for p in session.options.providers if short_name(p) not in in_effect]
     if not lost:
         return f"fell back to CPU: {reason}"
-    names = ", ".join(provider_display_name(p) for p in lost)
+    names = ", ".join(display_name(p) for p in lost)
     if set(lost) & set(ort.providers()):
         return f"{names} failed to initialise, fell back to CPU ({reason})"
     return f"{names} not available, fell back to CPU"

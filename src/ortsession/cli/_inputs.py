@@ -1,9 +1,10 @@
 """Model inputs from the command line: ``.npy``/``.npz`` files, JSON, or random values.
 
 Shared by ``run`` and ``bench``. Tensor inputs are converted once, up front, to
-:class:`ortsession.Tensor` of the element type the model declares (``ortsession.tensor`` checks that
-every value fits), so a float64 ``.npy`` feeds a float32 input and JSON numbers feed any numeric
-input. Sequences, maps and optionals are passed to ``Session.run`` as the JSON gives them.
+:class:`ortsession.Tensor` of the element type the model declares, by ``ortsession.tensor`` (which
+checks that every value fits, with the library's messages), so a float64 ``.npy`` feeds a float32
+input and JSON numbers feed any numeric input. Sequences, maps and optionals are passed to
+``Session.run`` as the JSON gives them.
 """
 
 from __future__ import annotations
@@ -265,31 +266,13 @@ def _json_value(name: str, text: str) -> Any:
         raise UsageError(f"input {name!r}: invalid JSON {text!r}: {exc}") from None
 
 
-MAX_RANK = 64
-"""Most nesting levels a JSON tensor may have (numpy's limit on dimensions)."""
-
-
-def _nested_shape(value: Any, name: str) -> tuple[int, ...]:
-    """Return the shape of a nested list (rectangular), ``()`` for a scalar."""
-    shape: list[int] = []
-    level = [value]
-    while level and all(isinstance(v, list) for v in level):
-        sizes = {len(v) for v in level}
-        if len(sizes) > 1:
-            raise ort.InputError(f"input {name!r}: the nested lists are ragged (not "
-                                 f"rectangular)")
-        if len(shape) == MAX_RANK:
-            raise ort.InputError(f"input {name!r}: the lists are nested more than {MAX_RANK} "
-                                 f"deep")
-        shape.append(sizes.pop())
-        level = [x for v in level for x in v]
-    if any(isinstance(v, list) for v in level):
-        raise ort.InputError(f"input {name!r}: the nested lists are ragged (not rectangular)")
-    return tuple(shape)
-
-
 def _to_tensor(info: ort.TypeInfo, value: Any, name: str) -> Any:
-    """Convert an array or JSON value to a tensor of the declared element type."""
+    """Convert an array or JSON value to a tensor of the declared element type.
+
+    The conversion is the library's (``ortsession.tensor``): every value is checked to fit, and
+    a ragged, too deep or mixed JSON list gets its message. A JSON list's shape is the one
+    numpy reads from it, as the library reads lists.
+    """
     data_type = info.data_type
     if data_type is None:
         return value
@@ -301,7 +284,11 @@ def _to_tensor(info: ort.TypeInfo, value: Any, name: str) -> Any:
     if isinstance(value, dict):
         raise ort.InputError(f"input {name!r}: expected a tensor ({data_type}), got a JSON "
                              f"object")
-    return ort.tensor(data_type, _nested_shape(value, name), value)
+    try:
+        shape = np.shape(value)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        shape = ()  # not a regular array: ortsession.tensor says why
+    return ort.tensor(data_type, shape, value)
 
 
 def _convert(info: ort.TypeInfo, value: Any, name: str) -> Any:

@@ -1,17 +1,16 @@
-"""The Python half of the Lua module: conversions between Lua values and the public Python API.
+"""The Python half of the Lua module: its functions and the methods of its objects.
 
-Every function the Lua module calls lives on :class:`Bridge`. Each takes Lua values as lupa hands
-them over (Lua strings arrive as ``bytes``: the runtime has no encoding, so model bytes stay
-bytes), converts them, calls the public ``ortsession`` API, and returns Lua-ready values:
-
-* ``str`` is encoded to UTF-8 ``bytes`` (a Lua string), lists and dicts become Lua tables
-  (1-based arrays), ``Tensor``/``Session``/… become their Lua objects (wrapped by the Lua half);
-* a failure the package foresees returns ``(None, message)``, Lua's ``nil, err``, with the
-  message of the Python exception, unchanged.
+Every function the Lua module calls lives on :class:`Bridge`: the module functions and object
+methods here, the run paths in :class:`._runs.Runs`, the conversions of Lua values in
+:class:`._convert.Converter`. Each takes Lua values as lupa hands them over, converts them, calls
+the public ``ortsession`` API, and returns Lua-ready values; a failure the package foresees
+returns ``(None, message)``, Lua's ``nil, err``, with the message of the Python exception.
 
 Nothing here re-implements the API's logic: options, inputs and values go through the same
 functions as in Python, so the checks and the messages are the same. The Lua-specific rules are
-the 1-based indices, the Lua table shapes and ``value, err``.
+the 1-based indices, the Lua table shapes and ``value, err``. Which function becomes which Lua
+method or module function is declared once, in :data:`EXPORTS`; ``onnxruntime.lua`` builds its
+objects from it.
 """
 
 from __future__ import annotations
@@ -20,122 +19,39 @@ import functools
 import os
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Final
-
-import numpy as np
 
 import ortsession as ort
 from ortsession import (
     CustomOpLibrary,
     IOBinding,
-    MemoryInfo,
-    ModelMetadata,
-    NotFoundError,
     Optional,
-    OrtError,
     Outputs,
     RunOptions,
     Session,
     Tensor,
-    TensorError,
-    TypeInfo,
 )
 
-__all__ = ["Bridge"]
+from ._api import Exports, lua_table
+from ._convert import decoded, error_message, fs_path
+from ._runs import Runs
 
-_DICT_OPTIONS: Final = frozenset({"config_entries", "provider_options", "external_initializers",
-                                  "external_data"})
-"""Session options whose value is a dictionary (an empty Lua table means ``{}`` there)."""
+__all__ = ["EXPORTS", "Bridge"]
 
-_KINDS: Final[dict[type, bytes]] = {
-    Tensor: b"tensor",
-    Session: b"session",
-    RunOptions: b"run_options",
-    IOBinding: b"io_binding",
-    Optional: b"optional",
-    CustomOpLibrary: b"custom_op_library",
-}
-
-_WHICH: Final = {
-    "input": "input",
-    "output": "output",
-    "overridable_initializer": "overridable initializer",
-}
-
-_NAMES_CACHE_SIZE: Final = 256
+EXPORTS: Final = Exports(
+    classes=(("session_", "session"), ("tensor_", "tensor"), ("run_options_", "run_options"),
+             ("binding_", "io_binding"), ("optional_", "optional"),
+             ("library_", "custom_op_library")),
+    functions=frozenset({"session_from_bytes", "tensor_from_bytes"}),
+    # called by name from onnxruntime.lua, which shapes their results itself
+    internal=frozenset({"run", "run_plan", "run_into", "run_into_plan", "run_with_iobinding",
+                        "tensor_to_table", "binding_get_outputs", "repr"}),
+)
+"""Where each ``lua_`` function of :class:`Bridge` goes in the Lua module."""
 
 
-_LUA_TYPES: Final[dict[type, str]] = {bool: "boolean", int: "number", float: "number",
-                                      str: "string", bytes: "string", list: "table",
-                                      dict: "table", type(None): "nil"}
-
-_PY_TYPE_NAMES: Final = (("(list)", "(table)"), ("(dict)", "(table)"), ("(str)", "(string)"),
-                         ("(bytes)", "(string)"), ("(NoneType)", "(nil)"), ("(bool)", "(boolean)"),
-                         ("(int)", "(number)"), ("(float)", "(number)"))
-"""Python type names in the API's messages (``got [1] (list)``) and their Lua names."""
-
-
-def _message(exc: BaseException, where: str) -> bytes:
-    """Return the Lua error message for ``exc``: the API's own message for foreseen failures.
-
-    Python type names in parentheses become Lua's (``(list)`` → ``(table)``).
-    """
-    if isinstance(exc, OrtError):
-        text = str(exc)
-        for python, lua in _PY_TYPE_NAMES:
-            text = text.replace(python, lua)
-    elif isinstance(exc, UnicodeDecodeError):
-        text = (f"{where}: a Lua string is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-                f"names, options and string data must be UTF-8")
-    else:
-        text = f"{where}: {exc}"
-    return text.encode("utf-8", "replace")
-
-
-def _dec(value: Any) -> Any:
-    """Decode a Lua string (``bytes``) to ``str``; leave other values alone."""
-    return value.decode("utf-8") if type(value) is bytes else value
-
-
-def _int(value: Any) -> Any:
-    """Lua's integer convention: a float with an integral value is taken as that integer."""
-    if type(value) is float and value.is_integer():
-        return int(value)
-    return value
-
-
-def _path(value: Any) -> Any:
-    """Decode a Lua string naming a file with the file system's rules (any bytes work)."""
-    return os.fsdecode(value) if type(value) is bytes else value
-
-
-class _RunPlan:
-    """A converted ``run``/``run_into`` call whose shape the Lua side repeats.
-
-    The Lua side passes only the values, positionally: the input values (then, for
-    ``run_into``, the preallocated outputs), or nothing when they are those of the last call;
-    ``keys`` names the inputs (``None``: positional), ``out_keys`` the outputs of ``run_into``.
-    ``tensors`` tells that every output of the first run was a ``Tensor`` (or an empty
-    optional).
-    """
-
-    __slots__ = ("inputs", "keys", "method", "names", "out_keys", "outputs", "ro", "tensors")
-
-    def __init__(self, method: Callable[..., Any], keys: tuple[Any, ...] | None, names: Any,
-                 ro: Any, inputs: Any, *, tensors: bool = False, out_keys: tuple[Any, ...] = (),
-                 outputs: Any = None) -> None:
-        self.method = method
-        self.keys = keys
-        self.names = names
-        self.ro = ro
-        self.inputs = inputs  # the last call's converted inputs, reused when no values come
-        self.outputs = outputs
-        self.tensors = tensors
-        self.out_keys = out_keys
-
-
-class Bridge:
+class Bridge(Runs):
     """The functions the Lua module calls, bound to one lupa ``LuaRuntime``.
 
     Args:
@@ -145,226 +61,28 @@ class Bridge:
 
     def __init__(self, runtime: Any, lua_type: Callable[[Any], str | None]) -> None:
         """Bind to ``runtime``; :meth:`attach` completes the setup once the Lua half exists."""
-        self._table_from = runtime.table_from
-        self._lua_type = lua_type
-        self._wrap_lua: Any = None
-        self._classify: Any = None
+        super().__init__(runtime, lua_type)
         self._warn: Any = None
-        self._names: dict[tuple[str, ...], Any] = {}
         self._binding_sessions: weakref.WeakKeyDictionary[IOBinding, Session] = (
             weakref.WeakKeyDictionary())
-        self._last_outputs: tuple[Outputs, tuple[Any, ...]] | None = None
-        # runs without run options use these, so that Ctrl-C can stop them (terminate_runs)
-        self._ro = RunOptions()
-        self._run_options: weakref.WeakSet[RunOptions] = weakref.WeakSet()
-
-    def terminate_runs(self) -> None:
-        """Stop every run in progress in this runtime (Ctrl-C): they end with TerminatedError."""
-        self._ro.terminate()
-        for ro in list(self._run_options):
-            ro.terminate()
 
     def attach(self, internals: Any) -> None:
         """Receive the Lua half's internals (``wrap``, ``classify``, ``warn``)."""
-        self._wrap_lua = internals[b"wrap"]
-        self._classify = internals[b"classify"]
+        super().attach(internals)
         self._warn = internals[b"warn"]
 
     def table(self) -> Any:
-        """Return the Lua table of bridge functions that ``onnxruntime.lua`` receives."""
+        """Return the Lua table of bridge functions that ``onnxruntime.lua`` receives.
+
+        Its ``api`` entry says which are methods and module functions (:data:`EXPORTS`).
+        """
         functions: dict[bytes, Any] = {}
         for name in dir(self):
             if name.startswith("lua_"):
                 functions[name[4:].encode()] = getattr(self, name)
+        names = [name[4:] for name in dir(self) if name.startswith("lua_")]
+        functions[b"api"] = lua_table(self._table_from, EXPORTS.lua_table(names))
         return self._table_from(functions)
-
-    # -- Python -> Lua --------------------------------------------------------------------
-    def to_lua(self, value: Any) -> Any:
-        """Convert a Python value to a Lua value (tables, strings, wrapped objects)."""
-        t = type(value)
-        if value is None or t is bool or t is int or t is float or t is bytes:
-            return value
-        if t is str:
-            return value.encode("utf-8", "surrogateescape")
-        kind = _KINDS.get(t)
-        if kind is not None:
-            return self._wrap_lua(kind, value)
-        if isinstance(value, (list, tuple)):
-            return self._table_from([self.to_lua(v) for v in value])
-        if isinstance(value, Mapping):
-            return self._table_from({self.to_lua(k): self.to_lua(v) for k, v in value.items()})
-        if isinstance(value, (TypeInfo, MemoryInfo, ModelMetadata)):
-            return self.to_lua(value.to_dict())
-        if isinstance(value, np.generic):
-            return self.to_lua(value.item())
-        if isinstance(value, os.PathLike):
-            return os.fsencode(value)
-        for base, kind in _KINDS.items():
-            if isinstance(value, base):
-                return self._wrap_lua(kind, value)
-        return value
-
-    def _names_table(self, names: list[str]) -> Any:
-        """Return a Lua array of ``names``, cached (the Lua side never changes it)."""
-        key = tuple(names)
-        table = self._names.get(key)
-        if table is None:
-            if len(self._names) >= _NAMES_CACHE_SIZE:
-                self._names.clear()
-            table = self._table_from([n.encode("utf-8") for n in names])
-            self._names[key] = table
-        return table
-
-    def _outputs(self, out: Outputs) -> tuple[Any, ...]:
-        """Return ``(all_tensors, names, *values)`` for the Lua ``named_outputs`` helper."""
-        values = out.values()
-        names = self._names_table(out.names())
-        for v in values:
-            if type(v) is not Tensor and v is not None:
-                return (False, names, *[self.to_lua(x) for x in values])
-        return (True, names, *values)
-
-    # -- Lua -> Python --------------------------------------------------------------------
-    def from_lua(self, value: Any, *, ints: bool = False, mapping: bool = False) -> Any:
-        """Convert a Lua value to Python.
-
-        Strings become ``str``; arrays (keys ``1..n``) become lists and other tables dicts
-        (``mapping=True``: always a dict); an empty table is ``[]`` (``{}`` with ``mapping``);
-        Lua objects become their Python objects. ``ints``: integral floats become ``int``.
-        """
-        t = type(value)
-        if t is bytes:
-            return value.decode("utf-8")
-        if t is float:
-            return _int(value) if ints else value
-        lt = self._lua_type(value)
-        if lt is None:
-            return value
-        if lt != "table":
-            raise TensorError(f"a Lua {lt} cannot be converted to a value")
-        kind = self._classify(value)
-        if type(kind) is not int:
-            return kind  # the Python object behind a Lua object
-        if kind == 0:
-            return {} if mapping else []
-        if mapping:
-            return {self._key(k): self.from_lua(v, ints=ints) for k, v in value.items()}
-        if kind == 1:
-            values = list(value.values())
-            return [_int(v) for v in values] if ints else values
-        if kind == 2:
-            return [self.from_lua(v, ints=ints) for v in value.values()]
-        items = list(value.items())
-        keys = [k for k, _ in items]
-        if all(type(k) is int for k in keys):
-            keys.sort()
-            if keys == list(range(1, len(keys) + 1)):
-                items.sort(key=lambda kv: kv[0])
-                return [self.from_lua(v, ints=ints) for _, v in items]
-            if keys[0] >= 1:  # an array with a nil inside: say so in Lua's terms
-                hole = next(i for i, k in enumerate(keys, 1) if i != k)
-                raise TensorError(f"the array has a hole: index {hole} is nil (an array needs "
-                                  f"a value at every index 1..{keys[-1]}; nil cannot be an "
-                                  f"element)")
-        return {self._key(k): self.from_lua(v, ints=ints) for k, v in items}
-
-    @staticmethod
-    def _key(key: Any) -> Any:
-        return key.decode("utf-8") if type(key) is bytes else key
-
-    def _mapping(self, value: Any, *, nested: bool) -> Any:
-        """Convert a dictionary (``config_entries``, a spec…): ``{}`` when empty."""
-        if self._lua_type(value) != "table":
-            return self.from_lua(value, ints=True)
-        kind = self._classify(value)
-        if type(kind) is not int:
-            return kind
-        return {self._key(k): (self._mapping(v, nested=True) if nested else
-                               self.from_lua(v, ints=True)) for k, v in value.items()}
-
-    def options(self, value: Any) -> Any:
-        """Convert an options table (session, run or configure options)."""
-        if value is None or self._lua_type(value) != "table":
-            return self.from_lua(value, ints=True)
-        kind = self._classify(value)
-        if type(kind) is not int:
-            return kind
-        if kind in (1, 2):
-            return self.from_lua(value, ints=True)
-        result: dict[Any, Any] = {}
-        for k, v in value.items():
-            key = self._key(k)
-            if key == "external_data" and self._lua_type(v) == "table":
-                # file contents are binary: Lua strings stay bytes here
-                result[key] = {self._key(name): data for name, data in v.items()}
-            elif key in _DICT_OPTIONS:
-                result[key] = self._mapping(v, nested=key == "provider_options")
-            else:
-                result[key] = self.from_lua(v, ints=True)
-        return result
-
-    def _input_value(self, sess: Session, key: Any, value: Any) -> Any:
-        """Convert an input value; ``key`` is its name or 0-based position (tables only)."""
-        if type(value) is bytes:
-            return value.decode("utf-8")
-        if self._lua_type(value) != "table":
-            return value
-        info = self._input_info(sess, key)
-        kind = info.onnx_type if info is not None else None
-        if kind == "optional" and info is not None and info.element is not None:
-            kind = info.element.onnx_type
-        return self.from_lua(value, mapping=kind == "map")
-
-    @staticmethod
-    def _input_info(sess: Session, key: Any) -> TypeInfo | None:
-        if type(key) is int:
-            order = sess.input_names() + sess.overridable_initializer_names()
-            if not 0 <= key < len(order):
-                return None
-            key = order[key]
-        try:
-            return sess.input_info(key)
-        except NotFoundError:
-            pass
-        try:
-            return sess.overridable_initializer_info(key)
-        except NotFoundError:
-            return None
-
-    def _inputs(self, sess: Session, positional: bool, n: int, args: tuple[Any, ...]) -> Any:
-        if positional:
-            return [v if type(v) is Tensor else self._input_value(sess, i, v)
-                    for i, v in enumerate(args[:n])]
-        inputs: dict[Any, Any] = {}
-        for j in range(0, 2 * n, 2):
-            k = args[j]
-            if type(k) is bytes:
-                k = k.decode("utf-8")
-            v = args[j + 1]
-            inputs[k] = v if type(v) is Tensor else self._input_value(sess, k, v)
-        return inputs
-
-    def _index(self, sess: Session, which: str, key: Any) -> Any:
-        """Convert a 1-based index or a name to what the Python API takes (0-based or name)."""
-        key = _int(key)
-        what = _WHICH[which]
-        if type(key) is int:
-            count: int = getattr(sess, f"{which}_count")()
-            if not 1 <= key <= count:
-                have = (f"indices 1..{count}" if count else f"it has no {what}")
-                raise NotFoundError(f"{what} index {key} out of range: the model has {count} "
-                                    f"{what}(s), {have}")
-            return key - 1
-        if type(key) is bytes:
-            return key.decode("utf-8")
-        raise NotFoundError(f"{what} must be given by name (a string) or 1-based index (an "
-                            f"integer), got {self._describe(key)}")
-
-    def _describe(self, value: Any) -> str:
-        lt = self._lua_type(value)
-        if lt is not None:
-            return f"a {lt}"
-        return "nil" if value is None else f"{type(value).__name__} {value!r}"
 
     def _session(self, create: Callable[[], Session]) -> Session:
         """Create a session; a provider fallback becomes a Lua warning (see ``warn``)."""
@@ -384,7 +102,7 @@ class Bridge:
         return True
 
     def lua_session(self, model_path: Any = None, opts: Any = None) -> Any:
-        path = _path(model_path)
+        path = fs_path(model_path)
         options = self.options(opts)
         return self.to_lua(self._session(lambda: ort.session(path, options)))
 
@@ -394,18 +112,18 @@ class Bridge:
         return self.to_lua(self._session(lambda: ort.session_from_bytes(data, options)))
 
     def lua_tensor(self, type_: Any = None, shape: Any = None, data: Any = None) -> Any:
-        return self.to_lua(ort.tensor(_dec(type_), self.from_lua(shape, ints=True),
+        return self.to_lua(ort.tensor(decoded(type_), self.from_lua(shape, ints=True),
                                       self.from_lua(data)))
 
     def lua_tensor_from_bytes(self, type_: Any = None, shape: Any = None,
                               data: Any = None) -> Any:
         raw = data if type(data) is bytes else self.from_lua(data)
-        return self.to_lua(ort.tensor_from_bytes(_dec(type_), self.from_lua(shape, ints=True),
+        return self.to_lua(ort.tensor_from_bytes(decoded(type_), self.from_lua(shape, ints=True),
                                                  raw))
 
     def lua_optional(self, value: Any = None, type_info: Any = None) -> Any:
         info = (self._mapping(type_info, nested=False)
-                if self._lua_type(type_info) == "table" else self.from_lua(type_info))
+                if self.type_of(type_info) == "table" else self.from_lua(type_info))
         return self.to_lua(ort.optional(self.from_lua(value), info))
 
     def lua_run_options(self, opts: Any = None) -> Any:
@@ -414,7 +132,7 @@ class Bridge:
         return self.to_lua(ro)
 
     def lua_load_custom_op_library(self, path: Any = None) -> Any:
-        lib = _path(path) if type(path) is bytes else self.from_lua(path)
+        lib = fs_path(path) if type(path) is bytes else self.from_lua(path)
         return self.to_lua(ort.load_custom_op_library(lib))
 
     def lua_version(self) -> Any:
@@ -491,7 +209,7 @@ class Bridge:
         return True
 
     def lua_session_register_custom_op_library(self, s: Session, library: Any = None) -> Any:
-        lib = _path(library) if type(library) is bytes else self.from_lua(library)
+        lib = fs_path(library) if type(library) is bytes else self.from_lua(library)
         def rebuild() -> Session:
             s.register_custom_op_library(lib)
             return s
@@ -508,117 +226,12 @@ class Bridge:
         s.providers()  # raises StateError when closed
         return self.to_lua(s.fallback_reason)
 
-    def lua_run(self, s: Session, ro: Any, positional: bool, n: int, nn: int, want_plan: bool,
-                *args: Any) -> Any:
-        """Run ``s``; return ``(all_tensors, plan or None, *outputs)`` or ``(None, message)``."""
-        ro = self._ro if ro is None else ro
-        try:
-            if positional:
-                inputs: Any = list(args[:n])
-                for i, v in enumerate(inputs):
-                    if type(v) is not Tensor:
-                        inputs[i] = self._input_value(s, i, v)
-            else:
-                inputs = {}
-                for j in range(0, 2 * n, 2):
-                    k, v = args[j], args[j + 1]
-                    if type(k) is bytes:
-                        k = k.decode("utf-8")
-                    inputs[k] = v if type(v) is Tensor else self._input_value(s, k, v)
-            if nn < 0:
-                names = None
-            else:
-                start = n if positional else 2 * n
-                names = [x.decode("utf-8") if type(x) is bytes else x
-                         for x in args[start:start + nn]]
-                for i, x in enumerate(names, 1):
-                    if type(x) is not str:
-                        kind = self._lua_type(x) or _LUA_TYPES.get(type(x), "value")
-                        known = ", ".join(f'"{o}"' for o in s.output_names())
-                        raise ort.InputError(
-                            f"output_names: entry {i} is a {kind}, expected an output name "
-                            f"(a string); the model's outputs are {{{known}}}")
-            out = s.run(inputs, names, ro)
-        except Exception as exc:
-            return None, _message(exc, "session:run()")
-        values = out.values()
-        tensors = True
-        for v in values:
-            if type(v) is not Tensor and v is not None:
-                tensors = False
-                break
-        plan = None
-        if want_plan:  # all outputs in model order: None lets the session use its own index
-            plan = _RunPlan(s.run, None if positional else tuple(inputs),
-                            None if names == s.output_names() else names, ro, inputs,
-                            tensors=tensors)
-        if tensors:
-            return (True, plan, *values)
-        return (False, plan, *[self.to_lua(x) for x in values])
-
-    def lua_run_plan(self, plan: _RunPlan, *values: Any) -> Any:
-        """Repeat a planned run with new values: ``(all_tensors, *outputs)`` or failure."""
-        try:
-            if values:
-                keys = plan.keys
-                plan.inputs = list(values) if keys is None else dict(zip(keys, values))
-            out = plan.method(plan.inputs, plan.names, plan.ro)
-        except Exception as exc:
-            return None, _message(exc, "session:run()")
-        values = out.values()
-        if plan.tensors:  # every output a Tensor (or None, an empty optional) at the first run
-            return (True, *values)
-        return (False, *[self.to_lua(x) for x in values])
-
-    def lua_run_into(self, s: Session, ro: Any, positional: bool, n: int, no: int,
-                     want_plan: bool, *args: Any) -> Any:
-        ro = self._ro if ro is None else ro
-        try:
-            inputs = self._inputs(s, positional, n, args)
-            start = n if positional else 2 * n
-            outputs: dict[Any, Any] = {}
-            for j in range(start, start + 2 * no, 2):
-                v = args[j + 1]
-                outputs[_dec(args[j])] = v if type(v) is Tensor else self.from_lua(v)
-            s.run_into(inputs, outputs, ro)
-        except Exception as exc:
-            return None, _message(exc, "session:run_into()")
-        if want_plan:
-            return True, _RunPlan(s.run_into, None if positional else tuple(inputs), None, ro,
-                                  inputs, out_keys=tuple(outputs), outputs=outputs)
-        return True
-
-    def lua_run_into_plan(self, plan: _RunPlan, *values: Any) -> Any:
-        """Repeat a planned ``run_into`` with new values: ``True`` or failure."""
-        try:
-            if values:
-                keys, n = plan.keys, len(values) - len(plan.out_keys)
-                plan.inputs = list(values[:n]) if keys is None else dict(zip(keys, values[:n]))
-                plan.outputs = dict(zip(plan.out_keys, values[n:]))
-            plan.method(plan.inputs, plan.outputs, plan.ro)
-        except Exception as exc:
-            return None, _message(exc, "session:run_into()")
-        return True
-
-    def lua_run_with_iobinding(self, s: Session, binding: IOBinding, ro: Any) -> Any:
-        ro = self._ro if ro is None else ro
-        try:
-            out = s.run_with_iobinding(binding, ro)
-        except Exception as exc:
-            return None, _message(exc, "session:run_with_iobinding()")
-        last = self._last_outputs
-        if last is not None and last[0] is out:
-            return last[1]
-        result = self._outputs(out)
-        self._last_outputs = (out, result)
-        return result
-
     # -- tensor ---------------------------------------------------------------------------
     def lua_tensor_to_table(self, t: Tensor) -> Any:
         try:
             values = t.to_table()
         except Exception as exc:
-            return None, _message(exc, "tensor:to_table()")
+            return None, error_message(exc, "tensor:to_table()")
         if t.data_type == "string":
             values = [v.encode("utf-8", "surrogateescape") for v in values]
         return self._table_from(values)
@@ -672,7 +285,7 @@ class Bridge:
 
     # -- IO binding -----------------------------------------------------------------------
     def lua_binding_bind_input(self, b: IOBinding, name: Any = None, value: Any = None) -> Any:
-        key = _dec(name)
+        key = decoded(name)
         s = self._binding_sessions.get(b)
         if type(value) is not Tensor and s is not None:
             value = self._input_value(s, key, value)
@@ -684,8 +297,8 @@ class Bridge:
     def lua_binding_bind_output(self, b: IOBinding, name: Any = None,
                                 spec_or_tensor: Any = None) -> Any:
         spec = (self._mapping(spec_or_tensor, nested=False)
-                if self._lua_type(spec_or_tensor) == "table" else spec_or_tensor)
-        result = b.bind_output(_dec(name), spec)
+                if self.type_of(spec_or_tensor) == "table" else spec_or_tensor)
+        result = b.bind_output(decoded(name), spec)
         return True if result is None else self.to_lua(result)
 
     def lua_binding_clear_inputs(self, b: IOBinding) -> Any:
@@ -708,7 +321,7 @@ class Bridge:
         try:
             out = b.get_outputs()
         except Exception as exc:
-            return None, _message(exc, "io_binding:get_outputs()")
+            return None, error_message(exc, "io_binding:get_outputs()")
         return self._outputs(out)
 
     # -- optional, custom-op library, repr ------------------------------------------------
@@ -734,32 +347,20 @@ class Bridge:
 
 def _guard(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a bridge function: a raised exception becomes ``(None, message)``."""
-    where = _lua_name(name)
+    where = EXPORTS.where(name)
 
     @functools.wraps(fn)
     def guarded(*args: Any) -> Any:
         try:
             return fn(*args)
         except Exception as exc:
-            return None, _message(exc, where)
+            return None, error_message(exc, where)
 
     return guarded
 
 
-def _lua_name(name: str) -> str:
-    """Return the Lua spelling of a bridge function, for messages: ``session:run()``."""
-    for prefix, lua in (("session_", "session:"), ("tensor_", "tensor:"),
-                        ("run_options_", "run_options:"), ("binding_", "io_binding:"),
-                        ("optional_", "optional:"), ("library_", "custom_op_library:")):
-        if name.startswith(prefix) and name not in {"session_from_bytes",
-                                                     "tensor_from_bytes"}:
-            return f"{lua}{name[len(prefix):]}()"
-    return f"onnxruntime.{name}()"
-
-
-_UNGUARDED: Final = frozenset({"lua_run", "lua_run_plan", "lua_run_into", "lua_run_into_plan",
-                               "lua_run_with_iobinding", "lua_tensor_to_table",
-                               "lua_binding_get_outputs"})
+_UNGUARDED: Final = frozenset({"lua_tensor_to_table", "lua_binding_get_outputs"})
+"""Functions that return ``(None, message)`` themselves (the run paths of :class:`Runs` too)."""
 
 
 def _install_guards() -> None:

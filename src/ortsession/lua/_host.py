@@ -221,9 +221,10 @@ def new_runtime(home: str | os.PathLike[str] | None = None, stdout: IO[str] | No
 
     load = rt.eval("load")
     factory = load(_source("onnxruntime.lua"), b"=onnxruntime.lua")
+    runs = load(_source("runs.lua"), b"=onnxruntime runs.lua")
     setup = load(_source("host.lua"), b"=ortsession host")
     host_functions = rt.table_from({b"out": out.write, b"err": err.write, b"flush": flush})
-    run, run_string, internals = setup(host_functions, factory, bridge.table())
+    run, run_string, internals = setup(host_functions, factory, bridge.table(), runs)
     bridge.attach(internals)
     install_ops(rt, bridge, internals, _source)
     rt.globals()[b"XXT_HOME_PATH"] = os.fsencode(home if home is not None else default_home())

@@ -1,19 +1,20 @@
 -- Host setup for ortsession's Lua runtime, run once per runtime by ortsession.lua._host.
 --
 -- Arguments: H, a table of host functions (out, err, flush: write to / flush the host's stdout
--- and stderr), the module factory (onnxruntime.lua compiled) and B, the bridge.
+-- and stderr), the module factory (onnxruntime.lua compiled), B, the bridge, and runs.lua
+-- compiled (the module's run paths, which the factory loads).
 -- It installs require("onnxruntime"), routes print / io.write / io.stdout / io.stderr / warn to
 -- the host's streams, turns os.exit into a clean return to the host, removes lupa's `python`
 -- global, and returns the script runner and the module internals.
 
-local H, factory, B = ...
+local H, factory, B, runs = ...
 
 local select, tostring, type, format, concat = select, tostring, type, string.format, table.concat
 local mtype = math.type
 local out, err, flush = H.out, H.err, H.flush
 
 -- require("onnxruntime") -------------------------------------------------------------------
-local module, internals = factory(B)
+local module, internals = factory(B, runs)
 package.preload["onnxruntime"] = function()
   return module
 end

@@ -40,32 +40,16 @@ local function module_function(name, fn)
   end
 end
 
--- Tensor methods ------------------------------------------------------------------------------
-local Tensor = classes.tensor
-for _, name in ipairs({
-  "info", "rank", "size", "type", "bytes", "get", "set", "fill", "clone", "copy_from_bytes", "to",
-  "reshape", "transpose", "flatten", "squeeze", "unsqueeze", "slice", "select", "gather",
-  "add", "sub", "mul", "div", "dot", "argmax", "sum", "mean", "max", "min", "softmax",
-  "normalize", "sort", "topk",
-}) do
-  method(Tensor, name, OB["t_" .. name])
+-- Tensor methods and module functions, as the bridge declares them (its EXPORTS in
+-- _ops_bridge.py): the classes decoder, tracker and image are made here. Methods shared with
+-- module functions take the tensor as their first argument.
+for kind, names in pairs(OB.api.methods) do
+  local c = classes[kind] or class(kind)
+  for name, fn in pairs(names) do
+    method(c, name, OB[fn])
+  end
 end
--- Methods shared with module functions (self is the first argument).
-for _, name in ipairs({ "clamp", "sigmoid", "exp", "matmul" }) do
-  method(Tensor, name, OB[name])
-end
-
--- Module functions ----------------------------------------------------------------------------
-for _, name in ipairs({
-  "clamp", "sigmoid", "exp", "matmul", "where", "concat", "stack",
-  "tensor_from_image", "tensor_from_images", "image_from_tensor",
-  "nms", "rotated_nms", "box_points", "xywh_to_xyxy", "xyxy_to_xywh", "rotated_iou",
-  "create_decoder", "decode_yolo", "decode_yolo_obb", "decode_matrix_candidates",
-  "decode_dense_detection", "records_from_boxes", "obb_records_from_rows", "points_to_records",
-  "threshold_masks", "crop_masks_by_boxes", "resize_masks", "mask_iou", "mask_to_polygon",
-  "proto_masks", "reshape_keypoints", "scale_boxes", "clip_boxes", "scale_points",
-  "scale_keypoints", "clip_keypoints", "tracker", "ctc_greedy_decode", "sample_logits",
-}) do
+for _, name in ipairs(OB.api.functions) do
   module_function(name, OB[name])
 end
 M.project_masks = M.proto_masks
@@ -101,26 +85,11 @@ local function tostring_of(c)
   end
 end
 
-local Decoder = class("decoder")
-for _, name in ipairs({ "decode", "task", "schema" }) do
-  method(Decoder, name, OB["decoder_" .. name])
-end
-tostring_of(Decoder)
-
-local Tracker = class("tracker")
-for _, name in ipairs({ "update", "reset", "state", "close" }) do
-  method(Tracker, name, OB["tracker_" .. name])
-end
-tostring_of(Tracker)
+tostring_of(classes.decoder)
+tostring_of(classes.tracker)
 
 -- Host images (the `image` global's objects, see host_globals.lua) ---------------------------
-local Image = class("image")
-for _, name in ipairs({
-  "size", "get_color", "set_color", "get_rgba", "png_data", "jpeg_data", "save_to_png_file",
-  "save_to_jpeg_file", "copy", "crop",
-}) do
-  method(Image, name, OB["img_" .. name])
-end
+local Image = classes.image
 Image.methods.width = function(self)
   local w, h = self:size()
   if w == nil then

@@ -23,6 +23,7 @@ from ortsession._errors import OptionError, TensorError
 from ortsession._types import element_type
 
 __all__ = [
+    "LUA_CALLER",
     "Array",
     "as_array",
     "axis_of",
@@ -41,27 +42,28 @@ __all__ = [
 Array = np.ndarray[Any, Any]
 """The numpy array type the helpers take and return."""
 
-_LUA: Final[ContextVar[bool]] = ContextVar("ortsession_ops_lua", default=False)
+LUA_CALLER: Final[ContextVar[bool]] = ContextVar("ortsession_ops_lua", default=False)
+"""True while the caller is Lua: messages then say ``nil`` and count positions from 1."""
 
 
 @contextmanager
 def speaking_lua() -> Iterator[None]:
     """Word error messages for a Lua caller while the block runs (``nil``, 1-based positions)."""
-    token = _LUA.set(True)
+    token = LUA_CALLER.set(True)
     try:
         yield
     finally:
-        _LUA.reset(token)
+        LUA_CALLER.reset(token)
 
 
 def index_text(index: int) -> str:
     """Return a 0-based position as the caller counts it (1-based for Lua)."""
-    return str(index + 1 if _LUA.get() else index)
+    return str(index + 1 if LUA_CALLER.get() else index)
 
 
 def show(value: Any) -> str:
     """Describe ``value`` for an error message, in the caller's language (no Python reprs)."""
-    lua = _LUA.get()
+    lua = LUA_CALLER.get()
     if value is None:
         return "nil" if lua else "None"
     if isinstance(value, (bool, np.bool_)):
@@ -164,7 +166,7 @@ def axis_of(axis: Any, ndim: int, name: str = "axis") -> int:
         raise TensorError(f"{name}: expected an integer, got {show(axis)}")
     a = int(axis)
     if not -ndim <= a < ndim:
-        first, last = (1, ndim) if _LUA.get() else (0, ndim - 1)
+        first, last = (1, ndim) if LUA_CALLER.get() else (0, ndim - 1)
         valid = f"{first}..{last}" if ndim else "none (the tensor is a scalar)"
         raise TensorError(f"{name} {index_text(a) if a >= 0 else a} out of range for a tensor "
                           f"of rank {ndim}; valid: {valid}")
@@ -198,7 +200,7 @@ def merge_options(opts: Mapping[str, Any] | None, fields: Mapping[str, Any], whe
         merged = {}
     else:
         raise OptionError(f"{where}: options must be a table of name = value, got {show(opts)}"
-                          if _LUA.get() else
+                          if LUA_CALLER.get() else
                           f"{where}: options must be a dict, got {show(opts)}")
     for key, value in fields.items():
         if key in merged:
@@ -252,7 +254,7 @@ def opt_bool(o: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
     value = o.get(key, default)
     if not isinstance(value, (bool, np.bool_)):
         raise OptionError(f"{where}: option {key} must be true or false, got {show(value)}"
-                          if _LUA.get() else
+                          if LUA_CALLER.get() else
                           f"{where}: option {key} must be True or False, got {show(value)}")
     return bool(value)
 
