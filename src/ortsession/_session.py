@@ -15,7 +15,8 @@ from ._builder import BuiltSession, build_session, file_identity
 from ._collections import MemoryInfo, ModelMetadata, Outputs
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
-from ._options import SessionOptions, option_string, parse_session_options
+from ._fields import option_string
+from ._options import SessionOptions, parse_session_options
 from ._providers import short_name
 from ._run import (
     InputSpec,
