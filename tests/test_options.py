@@ -388,3 +388,30 @@ def test_any_option_dict_parses_or_raises_option_error(opts: dict[str, Any]) -> 
         return
     assert isinstance(options, SessionOptions)
     assert set(options.coreml_fields()) <= set(coreml_field_names())
+
+
+def test_coreml_is_resolved_once_when_the_options_are_parsed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    import ortsession
+    from ortsession import _options
+
+    calls: list[object] = []
+    resolve = _options.resolve_coreml_options
+
+    def counting(*args: Any) -> dict[str, str]:
+        calls.append(args)
+        return resolve(*args)
+
+    monkeypatch.setattr(_options, "resolve_coreml_options", counting)
+    with warnings.catch_warnings():  # no CoreML on this machine: the session falls back to CPU
+        warnings.simplefilter("ignore", ortsession.ProviderFallbackWarning)
+        s = ortsession.session(ortsession.models.path("demo/model.onnx"),
+                               providers=["coreml", "cpu"], coreml_flags=0x010)
+    assert len(calls) == 1  # parsing; creating the session (and falling back) reuses it
+    assert s.options.coreml_options() == {"MLComputeUnits": "ALL", "ModelFormat": "MLProgram",
+                                          "RequireStaticInputShapes": "0",
+                                          "EnableOnSubgraphs": "0"}
+    assert dict(s.options.coreml_provider_options) == s.options.coreml_options()
+    assert len(calls) == 1

@@ -189,35 +189,38 @@ def parse_fields(fields: type[Any] | Mapping[str, Check], given: Mapping[str, An
         OptionError: an unknown name (the closest accepted one is suggested), or a value its
             check refuses.
     """
-    spec = _spec(fields)
-    extra = aliases or {}
-    for name in given:
-        if name not in spec and name not in extra:
-            raise unknown_field(what, name, [*spec, *extra])
+    spec = _spec(fields, what, aliases or {})
+    if not spec.keys() >= given.keys():
+        unknown = next(name for name in given if name not in spec)
+        raise unknown_field(what, unknown, spec)
     parsed: dict[str, Any] = {}
     for name, value in given.items():
-        entry = spec.get(name)
-        if entry is None:
-            check = extra[name]
-        else:
-            check, none_means_default = entry
-            if value is None and none_means_default:
-                continue
-        parsed[name] = check(value, Subject(what, name))
+        check, none_means_default, subject = spec[name]
+        if value is None and none_means_default:
+            continue
+        parsed[name] = check(value, subject)
     return parsed
 
 
-_SPECS: Final[dict[type[Any], dict[str, tuple[Check, bool]]]] = {}
+_Spec = Mapping[str, tuple[Check, bool, Subject]]
+_SPECS: Final[dict[tuple[type[Any], str, tuple[tuple[str, Check], ...]], _Spec]] = {}
 
 
-def _spec(fields: type[Any] | Mapping[str, Check]) -> Mapping[str, tuple[Check, bool]]:
+def _spec(fields: type[Any] | Mapping[str, Check], what: str,
+          aliases: Mapping[str, Check]) -> _Spec:
+    """Return each name's check, whether ``None`` means "not given", and its subject."""
     if isinstance(fields, Mapping):
-        return {name: (check, True) for name, check in fields.items()}
-    cls = fields
-    spec = _SPECS.get(cls)
+        return {name: (check, True, Subject(what, name))
+                for name, check in {**fields, **aliases}.items()}
+    key = (fields, what, tuple(aliases.items()))
+    spec = _SPECS.get(key)
     if spec is None:
-        spec = _SPECS[cls] = {f.name: (f.metadata[_CHECK], f.metadata[_NONE_MEANS_DEFAULT])
-                              for f in dataclasses.fields(cls) if _CHECK in f.metadata}
+        spec = _SPECS[key] = {
+            **{f.name: (f.metadata[_CHECK], f.metadata[_NONE_MEANS_DEFAULT],
+                        Subject(what, f.name))
+               for f in dataclasses.fields(fields) if _CHECK in f.metadata},
+            **{name: (check, False, Subject(what, name)) for name, check in aliases.items()},
+        }
     return spec
 
 

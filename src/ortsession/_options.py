@@ -174,9 +174,10 @@ class SessionOptions:
     providers. Not an option: computed, not given."""
 
     def __post_init__(self) -> None:
-        resolved = resolve_coreml_options(self.coreml_fields(),
-                                          self.provider_options.get(_COREML))
-        object.__setattr__(self, "coreml_provider_options", MappingProxyType(resolved))
+        fields, given = self.coreml_fields(), self.provider_options.get(_COREML)
+        resolved = (_COREML_DEFAULTS if not fields and not given
+                    else MappingProxyType(resolve_coreml_options(fields, given)))
+        object.__setattr__(self, "coreml_provider_options", resolved)
 
     def coreml_fields(self) -> dict[str, object]:
         """Return the CoreML fields that were set (not ``None``), by name."""
@@ -193,6 +194,7 @@ class SessionOptions:
 
 
 _COREML_FIELDS: Final = coreml_field_names()
+_COREML_DEFAULTS: Final = MappingProxyType(resolve_coreml_options({}))
 _PROVIDER_ALIAS: Final = {"provider": checks.providers}
 
 

@@ -39,11 +39,9 @@ class _Fields:
 
 _CHECKS: Final = {name: (check, Subject(_WHAT, name))
                   for name, check in field_checks(_Fields).items()}
-
-
-def _checked(name: str, value: object) -> Any:
-    check, subject = _CHECKS[name]
-    return check(value, subject)
+_TAG: Final = _CHECKS["tag"]
+_SEVERITY: Final = _CHECKS["log_severity_level"]
+_VERBOSITY: Final = _CHECKS["log_verbosity_level"]
 
 
 class RunOptions:
@@ -71,7 +69,8 @@ class RunOptions:
             The tag in effect (after setting it, when ``value`` is given).
         """
         if value is not None:
-            self._set_tag(_checked("tag", value))
+            check, subject = _TAG
+            self._set_tag(check(value, subject))
         return str(self._ro.logid)
 
     def log_severity_level(self, value: int | None = None) -> int:
@@ -80,13 +79,15 @@ class RunOptions:
         Default: ``-1``, meaning the session's severity applies (``-1`` may be set again).
         """
         if value is not None:
-            self._set_log_severity_level(_checked("log_severity_level", value))
+            check, subject = _SEVERITY
+            self._set_log_severity_level(check(value, subject))
         return self._severity
 
     def log_verbosity_level(self, value: int | None = None) -> int:
         """Read or set the run's verbose log level (used when severity is 0). Default: ``0``."""
         if value is not None:
-            self._set_log_verbosity_level(_checked("log_verbosity_level", value))
+            check, subject = _VERBOSITY
+            self._set_log_verbosity_level(check(value, subject))
         return int(self._ro.log_verbosity_level)
 
     def _set_tag(self, tag: str) -> None:
