@@ -13,18 +13,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ortsession import CustomOpLibrary, OptionError
-from ortsession._coreml import coreml_field_names
-from ortsession._options import (
+from ortsession import (
+    CustomOpLibrary,
     DimensionBy,
     ExecutionMode,
     FreeDimensionOverride,
     GraphOptimizationLevel,
+    OptionError,
     SessionOptions,
-    merge_fields,
-    option_string,
-    parse_session_options,
 )
+from ortsession._coreml import coreml_field_names
+from ortsession._fields import merge_fields, option_string
+from ortsession._options import parse_session_options
 
 CPU = "CPUExecutionProvider"
 COREML = "CoreMLExecutionProvider"
@@ -32,6 +32,11 @@ COREML = "CoreMLExecutionProvider"
 
 def parse(opts: dict[str, Any] | None = None, **fields: Any) -> SessionOptions:
     return parse_session_options(opts, fields)
+
+
+def _options() -> list[dataclasses.Field[Any]]:
+    """The fields of SessionOptions that are options (not computed from them)."""
+    return [field for field in dataclasses.fields(SessionOptions) if field.init]
 
 
 # --- merge_fields --------------------------------------------------------------------------------
@@ -83,8 +88,8 @@ def test_defaults() -> None:
 def test_every_field_has_a_docstring_stating_its_default() -> None:
     source = pathlib.Path(__file__).parents[1] / "src" / "ortsession" / "_options.py"
     text = source.read_text()
-    for field in dataclasses.fields(SessionOptions):
-        match = re.search(rf"\n    {field.name}: [^\n]*\n    \"\"\"(.*?)\"\"\"", text, re.S)
+    for field in _options():
+        match = re.search(rf"\n    {field.name}: .*?\n    \"\"\"(.*?)\"\"\"", text, re.S)
         assert match, f"{field.name} has no docstring"
         assert "Default" in match.group(1), f"{field.name}'s docstring states no default"
 
@@ -278,8 +283,10 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"providers": ["coreml"], "coreml_enable_on_subgraph": 1},
      "'coreml_enable_on_subgraph': expected a bool"),
     ({"providers": ["coreml"], "coreml_flags": True},
-     "'coreml_flags': expected an integer from 0 to 2147483647, got True"),
-    ({"providers": ["coreml"], "coreml_flags": -3}, "'coreml_flags': expected an integer from 0 to 2147483647"),
+     "session option 'coreml_flags': expected an integer bit mask of COREML_FLAG_* values, "
+     "got True (bool)"),
+    ({"providers": ["coreml"], "coreml_flags": -3},
+     "session option 'coreml_flags': expected a bit mask >= 0, got -3"),
     ({"providers": ["coreml"], "coreml_flags": 0x80}, "'coreml_flags': 0x080 has bits that"),
     ({"providers": ["coreml"], "coreml_use_cpu_only": 1}, "'coreml_use_cpu_only': expected a bool"),
     ({"providers": ["coreml"], "coreml_use_cpu_and_gpu": "no"},
@@ -302,7 +309,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"provider_options": {"cpu": "a=1"}}, "\"provider_options['cpu']\": expected a dict"),
     ({"provider_options": {"cpu": {"": "1"}}}, "expected a non-empty string"),
     ({"provider_options": {"cpu": {"a": None}}},
-     "session option provider_options['cpu']['a']: expected a str, int, float, bool or path"),
+     "session option \"provider_options['cpu']['a']\": expected a str, int, float, bool or path"),
     ({"provider_options": {"cuda": {"device_id": 0}}},
      "session option 'provider_options' has options for 'cuda', which is not in providers (cpu)"),
     ({"providers": ["coreml"], "provider_options": {"coreml": {"MLComputeUnits": "CPUOnly"}},
@@ -320,7 +327,7 @@ def test_validation_errors(opts: dict[str, Any], message: str) -> None:
 
 def test_every_field_has_a_validation_error_case() -> None:
     covered = {name for opts, _ in BAD for name in opts}
-    fields = {field.name for field in dataclasses.fields(SessionOptions)} | {"provider"}
+    fields = {field.name for field in _options()} | {"provider"}
     assert fields - covered == set()
 
 
@@ -341,8 +348,9 @@ def test_unknown_field_suggests_the_closest(name: str, suggestion: str) -> None:
 def test_unknown_field_without_close_match() -> None:
     with pytest.raises(OptionError, match="unknown session option 'zzz'; accepted: ") as info:
         parse(zzz=1)
-    for field in dataclasses.fields(SessionOptions):
+    for field in _options():
         assert field.name in str(info.value)
+    assert "coreml_provider_options" not in str(info.value)  # computed, not an option
 
 
 def test_options_are_not_a_mapping() -> None:
@@ -352,7 +360,7 @@ def test_options_are_not_a_mapping() -> None:
 
 # --- property: any input parses or raises OptionError -------------------------------------------
 
-_NAMES = [field.name for field in dataclasses.fields(SessionOptions)] + ["provider", "bogus"]
+_NAMES = [field.name for field in _options()] + ["provider", "bogus"]
 _SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-3, max_value=70), st.floats(allow_nan=True),
     st.text(max_size=12), st.binary(max_size=4),
@@ -380,3 +388,30 @@ def test_any_option_dict_parses_or_raises_option_error(opts: dict[str, Any]) -> 
         return
     assert isinstance(options, SessionOptions)
     assert set(options.coreml_fields()) <= set(coreml_field_names())
+
+
+def test_coreml_is_resolved_once_when_the_options_are_parsed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    import ortsession
+    from ortsession import _options
+
+    calls: list[object] = []
+    resolve = _options.resolve_coreml_options
+
+    def counting(*args: Any) -> dict[str, str]:
+        calls.append(args)
+        return resolve(*args)
+
+    monkeypatch.setattr(_options, "resolve_coreml_options", counting)
+    with warnings.catch_warnings():  # no CoreML on this machine: the session falls back to CPU
+        warnings.simplefilter("ignore", ortsession.ProviderFallbackWarning)
+        s = ortsession.session(ortsession.models.path("demo/model.onnx"),
+                               providers=["coreml", "cpu"], coreml_flags=0x010)
+    assert len(calls) == 1  # parsing; creating the session (and falling back) reuses it
+    assert s.options.coreml_options() == {"MLComputeUnits": "ALL", "ModelFormat": "MLProgram",
+                                          "RequireStaticInputShapes": "0",
+                                          "EnableOnSubgraphs": "0"}
+    assert dict(s.options.coreml_provider_options) == s.options.coreml_options()
+    assert len(calls) == 1

@@ -13,6 +13,7 @@ EXPECTED = {
     "configure", "load_custom_op_library", "optional", "providers", "resolve_coreml_options",
     "run_options", "session", "session_from_bytes", "tensor", "tensor_from_bytes", "version",
     "Batcher", "IOBinding", "Outputs", "RunOptions", "Session", "SessionOptions",
+    "DimensionBy", "ExecutionMode", "FreeDimensionOverride", "GraphOptimizationLevel",
     "CustomOpLibrary", "ElementType", "MemoryInfo", "ModelMetadata", "NamedValues", "Optional",
     "SparseTensor", "Tensor",
     "TypeInfo", "element_type_names", "CustomOpLibraryError", "ElementTypeError", "InputError",
@@ -48,6 +49,20 @@ def test_no_public_name_leaks_a_private_module() -> None:
     public = {n for n in dir(ort) if not n.startswith("_")}
     modules = {n for n in public if inspect.ismodule(getattr(ort, n))}
     assert public - modules - {"annotations", "models", "cli", "lua"} <= EXPECTED
+
+
+def test_session_option_values_are_exported() -> None:
+    # every enum or value class a SessionOptions field holds is public
+    options = ort.session(ort.models.path("demo/model.onnx"),
+                          free_dimension_overrides=[{"by": "name", "key": "N", "value": 1}],
+                          execution_mode="parallel").options
+    held = {type(options.graph_optimization_level), type(options.execution_mode),
+            *(type(o) for o in options.free_dimension_overrides),
+            *(type(o.by) for o in options.free_dimension_overrides)}
+    assert held == {ort.GraphOptimizationLevel, ort.ExecutionMode, ort.FreeDimensionOverride,
+                    ort.DimensionBy}
+    assert ort.GraphOptimizationLevel.EXTENDED.key == "extended"
+    assert ort.GraphOptimizationLevel.EXTENDED.ort == "ORT_ENABLE_EXTENDED"
 
 
 def test_errors_form_one_hierarchy() -> None:

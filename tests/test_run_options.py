@@ -52,16 +52,22 @@ def test_getters_and_setters() -> None:
 
 
 @pytest.mark.parametrize(("fields", "pattern"), [
-    ({"tag": 1}, r"run option 'tag': expected a string without NUL characters, got 1"),
+    ({"tag": 1}, r"run option 'tag': expected a string, got 1 \(int\)"),
+    ({"tag": "a\x00"}, r"run option 'tag': expected a string without NUL characters, got 'a\\x00'"),
     ({"tag": None}, None),  # None means "not given": accepted, keeps the default
-    ({"log_severity_level": 5}, r"'log_severity_level': expected -1\.\.4, got 5"),
-    ({"log_severity_level": -2}, r"'log_severity_level': expected -1\.\.4, got -2"),
-    ({"log_severity_level": True}, r"'log_severity_level': expected an integer, got True"),
-    ({"log_severity_level": 2.0}, r"'log_severity_level': expected an integer, got 2\.0"),
-    ({"log_severity_level": "2"}, r"'log_severity_level': expected an integer, got '2'"),
-    ({"log_verbosity_level": -1}, r"'log_verbosity_level': expected 0..2147483647, got -1"),
-    ({"taag": "x"}, r"unknown run option 'taag' \(did you mean 'tag'\?\); accepted: tag, "
-                    r"log_severity_level, log_verbosity_level"),
+    ({"log_severity_level": 5},
+     r"run option 'log_severity_level': expected an integer from -1 to 4, got 5$"),
+    ({"log_severity_level": -2}, r"'log_severity_level': expected an integer from -1 to 4, got -2"),
+    ({"log_severity_level": True},
+     r"'log_severity_level': expected an integer from -1 to 4, got True \(bool\)"),
+    ({"log_severity_level": 2.0},
+     r"'log_severity_level': expected an integer from -1 to 4, got 2\.0 \(float\)"),
+    ({"log_severity_level": "2"},
+     r"'log_severity_level': expected an integer from -1 to 4, got '2' \(str\)"),
+    ({"log_verbosity_level": -1},
+     r"'log_verbosity_level': expected an integer from 0 to 2147483647, got -1"),
+    ({"taag": "x"}, r"unknown run option 'taag' \(did you mean 'tag'\?\); accepted: "
+                    r"log_severity_level, log_verbosity_level, tag$"),
 ])
 def test_validation(fields: dict[str, Any], pattern: str | None) -> None:
     if pattern is None:
@@ -73,9 +79,9 @@ def test_validation(fields: dict[str, Any], pattern: str | None) -> None:
 
 @pytest.mark.parametrize(("method", "value", "pattern"), [
     ("tag", 3, "expected a string"),
-    ("log_severity_level", 9, r"expected -1\.\.4"),
-    ("log_severity_level", False, "expected an integer"),
-    ("log_verbosity_level", -5, "expected 0..2147483647"),
+    ("log_severity_level", 9, r"expected an integer from -1 to 4, got 9"),
+    ("log_severity_level", False, r"expected an integer from -1 to 4, got False \(bool\)"),
+    ("log_verbosity_level", -5, "expected an integer from 0 to 2147483647, got -5"),
     ("log_verbosity_level", 1.5, "expected an integer"),
 ])
 def test_setter_validation(method: str, value: Any, pattern: str) -> None:

@@ -25,6 +25,7 @@ from ._config import configure
 from ._coreml import resolve_coreml_options
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._engine import ort_version as version
+from ._enums import DimensionBy, ExecutionMode, GraphOptimizationLevel
 from ._errors import (
     CustomOpLibraryError,
     ElementTypeError,
@@ -40,6 +41,7 @@ from ._errors import (
     TerminatedError,
 )
 from ._iobinding import IOBinding
+from ._option_checks import FreeDimensionOverride
 from ._options import SessionOptions
 from ._providers import available_short_names as providers
 from ._run_options import RunOptions, run_options
@@ -75,6 +77,11 @@ __all__ = [
     "RunOptions",
     "Session",
     "SessionOptions",
+    # values that SessionOptions fields hold
+    "DimensionBy",
+    "ExecutionMode",
+    "FreeDimensionOverride",
+    "GraphOptimizationLevel",
     # values and types
     "CustomOpLibrary",
     "ElementType",

@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 
 from . import _engine
 from ._errors import OptionError, StateError
-from ._options import MAX_THREADS, int_range, merge_fields, unknown_field
+from ._fields import MAX_THREADS, boolean, integer, merge_fields, option, parse_fields, text
 
 __all__ = [
     "RuntimeConfig",
@@ -45,21 +45,21 @@ _WHAT: Final = "configure option"
 class RuntimeConfig:
     """The process-wide settings of :func:`configure`."""
 
-    log_severity_level: int = 2
+    log_severity_level: int = option(2, integer(0, 4))
     """ORT's default log severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal. Default ``2``.
     ORT's messages go to the Python logger ``"ortsession.ort"``."""
 
-    log_id: str = ""
+    log_id: str = option("", text())
     """Default log id of sessions that give none (str). Default ``""``."""
 
-    use_global_thread_pools: bool = False
+    use_global_thread_pools: bool = option(False, boolean())
     """Run every session on process-wide thread pools instead of per-session ones (bool).
     Default ``False``."""
 
-    global_intra_op_num_threads: int = 0
+    global_intra_op_num_threads: int = option(0, integer(0, MAX_THREADS))
     """Size of the global intra-op pool (int >= 0; 0 lets ORT choose). Default ``0``."""
 
-    global_inter_op_num_threads: int = 0
+    global_inter_op_num_threads: int = option(0, integer(0, MAX_THREADS))
     """Size of the global inter-op pool (int >= 0; 0 lets ORT choose). Default ``0``."""
 
     def pool_sizes(self) -> tuple[int, int]:
@@ -71,24 +71,6 @@ class _Closable(Protocol):
     @property
     def closed(self) -> bool: ...
 
-
-def _check_value(name: str, value: object) -> object:
-    if name == "log_severity_level":
-        return int_range(0, 4, what=_WHAT)(name, value)
-    if name == "log_id":
-        if not isinstance(value, str) or "\x00" in value:
-            raise OptionError(f"{_WHAT} 'log_id': expected a string without NUL characters, "
-                              f"got {value!r} ({type(value).__name__})")
-        return value
-    if name == "use_global_thread_pools":
-        if not isinstance(value, bool):
-            raise OptionError(f"{_WHAT} 'use_global_thread_pools': expected a bool (True or "
-                              f"False), got {value!r} ({type(value).__name__})")
-        return value
-    return int_range(0, MAX_THREADS, what=_WHAT)(name, value)
-
-
-_FIELDS: Final = tuple(f.name for f in dataclasses.fields(RuntimeConfig))
 
 class _State:
     """The recorded settings, what ORT has applied of them, and the sessions to watch."""
@@ -119,11 +101,7 @@ def configure(opts: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         StateError: a session is alive (close it first), or the call changes global thread-pool
             settings after ORT created the pools (ORT cannot resize or remove them).
     """
-    given = merge_fields(opts, fields, what=_WHAT)
-    for name in given:
-        if name not in _FIELDS:
-            raise unknown_field(_WHAT, name, _FIELDS)
-    checked: dict[str, Any] = {name: _check_value(name, value) for name, value in given.items()}
+    checked = parse_fields(RuntimeConfig, merge_fields(opts, fields, what=_WHAT), what=_WHAT)
     if checked.get("use_global_thread_pools"):
         _engine.require("set_global_thread_pool_sizes",
                         "configure(use_global_thread_pools=True)", OptionError)

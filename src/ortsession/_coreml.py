@@ -32,18 +32,21 @@ Resolution rules:
 
 from __future__ import annotations
 
-import difflib
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, IntFlag
+from types import MappingProxyType
 from typing import Final, NamedTuple
 
 from ._errors import OptionError
+from ._fields import Check, Subject, boolean, choice, merge_fields, parse_fields
 
 __all__ = [
+    "COREML_CHECKS",
     "CoreMLFlag",
     "ComputeUnits",
+    "coreml_field",
     "coreml_field_names",
     "resolve_coreml_options",
 ]
@@ -70,29 +73,16 @@ class ComputeUnits(Enum):
         """Return every spelling accepted for this value (matched case-insensitively)."""
         return (self.key, self.ort_value, f"MLComputeUnits{self.ort_value}")
 
-    @classmethod
-    def parse(cls, value: object, field: str = "coreml_compute_units") -> ComputeUnits:
-        """Return the compute units named by ``value`` (any alias, any case).
 
-        Raises:
-            OptionError: ``value`` is not a string naming compute units.
-        """
-        if isinstance(value, ComputeUnits):
-            return value
-        if isinstance(value, str):
-            found = _COMPUTE_UNITS.get(value.strip().lower())
-            if found is not None:
-                return found
-        accepted = ", ".join(repr(unit.key) for unit in cls)
-        raise OptionError(
-            f"{field!r}: expected one of {accepted} (or the aliases 'CPUOnly', 'CPUAndGPU', "
-            f"'CPUAndNeuralEngine', 'ALL', 'MLComputeUnits…'), got {value!r}"
-        )
+_UNITS_CHOICE: Final = choice(
+    ComputeUnits, ComputeUnits.aliases,
+    hint=" (or the aliases 'CPUOnly', 'CPUAndGPU', 'CPUAndNeuralEngine', 'ALL', 'MLComputeUnits…')",
+)
 
 
-_COMPUTE_UNITS: Final[dict[str, ComputeUnits]] = {
-    alias.lower(): unit for unit in ComputeUnits for alias in unit.aliases()
-}
+def _compute_units(value: object, subject: Subject) -> str:
+    """Check ``coreml_compute_units``: any alias of :class:`ComputeUnits`; returns its ``key``."""
+    return _UNITS_CHOICE(value, subject).key
 
 
 class CoreMLFlag(IntFlag):
@@ -142,17 +132,46 @@ _BOOL_OPTIONS: Final = (
     _BoolOption("EnableOnSubgraphs", "coreml_enable_on_subgraph", CoreMLFlag.ENABLE_ON_SUBGRAPH,
                 ("0", "1")),
 )
-_FIELDS: Final[tuple[str, ...]] = (
-    _COMPUTE_UNITS_FIELD,
-    *(option.field for option in _BOOL_OPTIONS),
-    _FLAGS_FIELD,
-    *_UNIT_FIELDS,
-)
+_WHAT: Final = "CoreML field"
+_KNOWN_BITS: Final = ", ".join(f"COREML_FLAG_{flag.name}=0x{flag.value:03x}" for flag in CoreMLFlag)
+
+
+def _flags(value: object, subject: Subject) -> int:
+    """Check ``coreml_flags``: an int made of :class:`CoreMLFlag` bits."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise subject.expected("an integer bit mask of COREML_FLAG_* values", value)
+    flags = int(value)
+    if flags < 0:
+        raise subject.refuse(f"expected a bit mask >= 0, got {flags!r}; "
+                             f"accepted bits: {_KNOWN_BITS}")
+    if flags & ~_ALL_FLAGS:
+        raise subject.refuse(
+            f"0x{flags:03x} has bits that are not COREML_FLAG_* values "
+            f"(unknown: 0x{flags & ~_ALL_FLAGS:03x}); accepted bits: {_KNOWN_BITS}"
+        )
+    return flags
+
+
+COREML_CHECKS: Final[Mapping[str, Check]] = MappingProxyType({
+    _COMPUTE_UNITS_FIELD: _compute_units,
+    **{option.field: boolean() for option in _BOOL_OPTIONS},
+    _FLAGS_FIELD: _flags,
+    **{name: boolean() for name in _UNIT_FIELDS},
+})
+"""The check of each CoreML session option, by name (new fields first, then legacy ones)."""
+
+
+def coreml_field(value: object, subject: Subject) -> object:
+    """Check the CoreML session option ``subject.name`` (one of :data:`COREML_CHECKS`)."""
+    return COREML_CHECKS[subject.name](value, subject)
 
 
 def coreml_field_names() -> tuple[str, ...]:
     """Return the names of every CoreML session option (new fields first, then legacy ones)."""
-    return _FIELDS
+    return tuple(COREML_CHECKS)
+
+
+_BY_KEY: Final = {unit.key: unit for unit in ComputeUnits}
 
 
 @dataclass(frozen=True)
@@ -163,52 +182,14 @@ class _Given:
     flags: int
     bools: dict[str, bool]
 
-
-def _validate(fields: Mapping[str, object]) -> _Given:
-    if not isinstance(fields, Mapping):
-        raise OptionError(f"CoreML fields: expected a mapping, got {fields!r}")
-    units: ComputeUnits | None = None
-    flags = 0
-    bools: dict[str, bool] = {}
-    for name, value in fields.items():
-        if name not in _FIELDS:
-            close = difflib.get_close_matches(str(name), _FIELDS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise OptionError(
-                f"unknown CoreML field {name!r}{hint}; accepted: {', '.join(_FIELDS)}"
-            )
-        if value is None:
-            continue
-        if name == _COMPUTE_UNITS_FIELD:
-            units = ComputeUnits.parse(value, name)
-        elif name == _FLAGS_FIELD:
-            flags = _check_flags(value)
-        elif isinstance(value, bool):
-            bools[name] = value
-        else:
-            raise OptionError(
-                f"{name!r}: expected a bool (True or False), got {value!r} ({type(value).__name__})"
-            )
-    return _Given(units, flags, bools)
-
-
-def _check_flags(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise OptionError(
-            f"{_FLAGS_FIELD!r}: expected an integer bit mask of COREML_FLAG_* values, "
-            f"got {value!r} ({type(value).__name__})"
-        )
-    value = int(value)
-    known = ", ".join(f"COREML_FLAG_{flag.name}=0x{flag.value:03x}" for flag in CoreMLFlag)
-    if value < 0:
-        raise OptionError(f"{_FLAGS_FIELD!r}: expected a bit mask >= 0, got {value!r}; "
-                          f"accepted bits: {known}")
-    if value & ~_ALL_FLAGS:
-        raise OptionError(
-            f"{_FLAGS_FIELD!r}: 0x{value:03x} has bits that are not COREML_FLAG_* values "
-            f"(unknown: 0x{value & ~_ALL_FLAGS:03x}); accepted bits: {known}"
-        )
-    return value
+    @classmethod
+    def parse(cls, fields: Mapping[str, object]) -> _Given:
+        if not isinstance(fields, Mapping):
+            raise OptionError(f"{_WHAT}s: expected a mapping of field name to value, "
+                              f"got {fields!r} ({type(fields).__name__})")
+        parsed = parse_fields(COREML_CHECKS, merge_fields(fields, {}, what=_WHAT), what=_WHAT)
+        units = parsed.pop(_COMPUTE_UNITS_FIELD, None)
+        return cls(None if units is None else _BY_KEY[units], parsed.pop(_FLAGS_FIELD, 0), parsed)
 
 
 def _describe_bit(flags: int, bit: CoreMLFlag) -> str:
@@ -310,7 +291,7 @@ def resolve_coreml_options(
         {'MLComputeUnits': 'CPUAndGPU', 'ModelFormat': 'MLProgram', \
 'RequireStaticInputShapes': '0', 'EnableOnSubgraphs': '0'}
     """
-    given = _validate(fields)
+    given = _Given.parse(fields)
     extra = dict(provider_options or {})
     options = {_UNITS_KEY: _resolve_units(given, extra).ort_value}
     for option in _BOOL_OPTIONS:

@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from . import _engine
-from ._errors import OptionError
+from ._fields import (
+    INT32_MAX,
+    Subject,
+    field_checks,
+    integer,
+    merge_fields,
+    option,
+    parse_fields,
+    text,
+)
 
-__all__ = ["RunOptions", "run_options"]
+__all__ = ["RunOptions", "blank_run_options", "run_options"]
 
-_FIELDS = ("tag", "log_severity_level", "log_verbosity_level")
+_WHAT: Final = "run option"
 
 
-def _check_level(field: str, value: Any, lower: int, upper: int | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise OptionError(f"run option {field!r}: expected an integer, got {value!r}")
-    number = int(value)  # numpy integer scalars are integers too
-    if number < lower or (upper is not None and number > upper):
-        accepted = f"{lower}..{upper}" if upper is not None else f">= {lower}"
-        raise OptionError(f"run option {field!r}: expected {accepted}, got {value!r}")
-    return number
+@dataclass(frozen=True)
+class _Fields:
+    """The fields of :class:`RunOptions`: defaults and checks (``None`` means "not given")."""
+
+    tag: str = option("", text(), none_means_default=True)
+    """ORT's run log id (str). Default ``""``."""
+
+    log_severity_level: int = option(-1, integer(-1, 4), none_means_default=True)
+    """0 verbose … 4 fatal, or -1: the session's level. Default ``-1``."""
+
+    log_verbosity_level: int = option(0, integer(0, INT32_MAX), none_means_default=True)
+    """Verbose log level, used when the severity is 0 (int >= 0). Default ``0``."""
+
+
+_CHECKS: Final = {name: (check, Subject(_WHAT, name))
+                  for name, check in field_checks(_Fields).items()}
+_TAG: Final = _CHECKS["tag"]
+_SEVERITY: Final = _CHECKS["log_severity_level"]
+_VERBOSITY: Final = _CHECKS["log_verbosity_level"]
 
 
 class RunOptions:
@@ -35,21 +55,12 @@ class RunOptions:
 
     def __init__(self, opts: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """Create run options from a dict and/or keyword arguments (see :func:`run_options`)."""
-        from ._options import merge_fields
-
         values = merge_fields(opts, fields, what="run option")
         self._ro = _engine.new_run_options()
         self._severity = -1
         self._calls: set[RunOptions] = set()
-        for key, value in values.items():
-            if key not in _FIELDS:
-                import difflib
-
-                close = difflib.get_close_matches(key, _FIELDS, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise OptionError(f"unknown run option {key!r}{hint}; accepted: "
-                                  f"{', '.join(_FIELDS)}")
-            getattr(self, key)(value)
+        for key, value in parse_fields(_Fields, values, what=_WHAT).items():
+            getattr(self, f"_set_{key}")(value)
 
     def tag(self, value: str | None = None) -> str:
         """Read or set the run tag (ORT's run log id). Default: ``""``.
@@ -58,10 +69,8 @@ class RunOptions:
             The tag in effect (after setting it, when ``value`` is given).
         """
         if value is not None:
-            if not isinstance(value, str) or "\x00" in value:
-                raise OptionError(f"run option 'tag': expected a string without NUL "
-                                  f"characters, got {value!r}")
-            self._ro.logid = value
+            check, subject = _TAG
+            self._set_tag(check(value, subject))
         return str(self._ro.logid)
 
     def log_severity_level(self, value: int | None = None) -> int:
@@ -70,17 +79,27 @@ class RunOptions:
         Default: ``-1``, meaning the session's severity applies (``-1`` may be set again).
         """
         if value is not None:
-            self._severity = _check_level("log_severity_level", value, -1, 4)
-            # an ORT that cannot route its log to Python keeps it silent (see _engine)
-            self._ro.log_severity_level = _engine.log_severity(self._severity)
+            check, subject = _SEVERITY
+            self._set_log_severity_level(check(value, subject))
         return self._severity
 
     def log_verbosity_level(self, value: int | None = None) -> int:
         """Read or set the run's verbose log level (used when severity is 0). Default: ``0``."""
         if value is not None:
-            self._ro.log_verbosity_level = _check_level("log_verbosity_level", value, 0,
-                                                        2**31 - 1)
+            check, subject = _VERBOSITY
+            self._set_log_verbosity_level(check(value, subject))
         return int(self._ro.log_verbosity_level)
+
+    def _set_tag(self, tag: str) -> None:
+        self._ro.logid = tag
+
+    def _set_log_severity_level(self, level: int) -> None:
+        self._severity = level
+        # an ORT that cannot route its log to Python keeps it silent (see _engine)
+        self._ro.log_severity_level = _engine.log_severity(level)
+
+    def _set_log_verbosity_level(self, level: int) -> None:
+        self._ro.log_verbosity_level = level
 
     def terminate(self) -> None:
         """Ask every run using these options to stop; they raise :class:`TerminatedError`."""
@@ -98,7 +117,7 @@ class RunOptions:
         The copy has these options' fields and terminate flag; until :meth:`_end_call`,
         :meth:`terminate` on these options reaches it too.
         """
-        call = _blank()
+        call = blank_run_options()
         self._calls.add(call)  # before copying the flag: a terminate() in between is not lost
         ro, mine = call._ro, self._ro
         ro.logid = mine.logid
@@ -122,7 +141,7 @@ class RunOptions:
                 f"log_verbosity_level={self.log_verbosity_level()})")
 
 
-def _blank() -> RunOptions:
+def blank_run_options() -> RunOptions:
     """Return run options with ORT's defaults, without parsing (one per asynchronous run)."""
     options = RunOptions.__new__(RunOptions)
     options._ro = _engine.new_run_options()

@@ -16,7 +16,8 @@ from ._collections import MemoryInfo, ModelMetadata, Outputs
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._devices import device_type
 from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
-from ._options import SessionOptions, option_string, parse_session_options
+from ._fields import option_string
+from ._options import SessionOptions, parse_session_options
 from ._providers import short_name
 from ._run import (
     InputSpec,

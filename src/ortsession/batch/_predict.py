@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ortsession._errors import ModelLoadError, OptionError
-from ortsession._options import merge_fields, parse_session_options
+from ortsession._fields import merge_fields
+from ortsession._options import parse_session_options
 
 from ._local import local_results, open_model
 from ._plan import Plan, make_plan
