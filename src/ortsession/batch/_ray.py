@@ -67,12 +67,30 @@ class _Predictor:
         output (zeros for a bad row): plain numeric arrays, which Ray moves without pickling.
         """
         results: list[Result] = []
+        whole: dict[str, np.ndarray[Any, Any]] = {}
         for index in batch["split"]:
             split = self._splits[int(index)]
-            results.extend(self._runner.run_chunk(chunk)
+
+            def alloc(specs: list[tuple[str, tuple[int, ...], np.dtype[Any]]],
+                      split: Split = split) -> dict[str, np.ndarray[Any, Any]]:
+                # the chunk's rows of arrays for the whole split: nothing to join afterwards
+                at = len(results) and results[-1].start + results[-1].count - split.start
+                for name, shape, dtype in specs:
+                    if name not in whole:
+                        whole[name] = np.empty((split.count, *shape[1:]), dtype)
+                return {name: whole[name][at:at + shape[0]] for name, shape, _ in specs}
+
+            results.extend(self._runner.run_chunk(chunk, alloc)
                            for chunk in self._source.read(split, self._rows, self._columns))
         start = results[0].start
         count = sum(r.count for r in results)
+        if whole and len(batch["split"]) == 1 and all(
+                r.count == len(r.row_ids) and r.outputs.keys() == whole.keys()
+                and all(a.base is whole[n] for n, a in r.outputs.items()) for r in results):
+            return {"row_id": np.arange(start, start + count, dtype=np.int64),
+                    "error": np.full(count, "", dtype=object),
+                    "node": np.full(count, self._node, dtype=np.int64),
+                    **{_OUT + name: array for name, array in whole.items()}}
         errors = np.full(count, "", dtype=object)
         for result in results:
             for row, message in result.errors:
