@@ -54,6 +54,7 @@ def test_batch_json_summary_and_quiet(job: Path) -> None:
     summary = json.loads(proc.stdout)
     assert summary["schema"] == "ortsession.batch/1"
     assert (summary["rows"], summary["ok_rows"], summary["error_rows"]) == (10, 10, 0)
+    assert (summary["workers"], summary["parallel"]) == (1, "in process")
 
 
 @pytest.mark.parametrize(("args", "status", "message"), [
@@ -126,8 +127,8 @@ def _check_complete(out: Path, x: np.ndarray) -> None:
 
 def test_sigkill_mid_way_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     args, x = _slow_job(tmp_path, 1280)
-    proc = subprocess.Popen([*args, "--workers", "2"], cwd=tmp_path, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*args, "--workers", "2", "--parallel", "processes"], cwd=tmp_path,
+                            text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         state = _wait_for_parts(tmp_path / "out" / "_manifest.json", 2, proc)
         workers = psutil.Process(proc.pid).children(recursive=True)
