@@ -153,11 +153,14 @@ def test_sigkill_mid_way_then_resume_loses_and_duplicates_nothing(tmp_path: Path
     _check_complete(tmp_path / "out", x)
 
 
-def test_ctrl_c_exits_130_and_leaves_a_resumable_job(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [("--workers", "1"), ("--workers", "2", "--parallel", "threads")],
+                         ids=["in-process", "threads"])
+def test_ctrl_c_exits_130_and_leaves_a_resumable_job(tmp_path: Path,
+                                                     workers: tuple[str, ...]) -> None:
     args, x = _slow_job(tmp_path, 1280)
     # A shell without job control starts background commands with SIGINT ignored, and children
     # inherit that: give the job the handler a terminal's foreground Python has.
-    command = [sys.executable, "-c", _WITH_SIGINT, *args[3:], "--workers", "1"]
+    command = [sys.executable, "-c", _WITH_SIGINT, *args[3:], *workers]
     proc = subprocess.Popen(command, cwd=tmp_path, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:

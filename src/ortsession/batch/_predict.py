@@ -379,10 +379,10 @@ def _choose_parallel(session: Any, plan: Plan, src: Source, parallel: str, worke
 def _task_rows(plan: Plan, commit_rows: int) -> int:
     """Return the rows sent to a worker at a time.
 
-    About 8 MB of input, at most 4096 rows and at most a commit's worth, a multiple of the
-    batch size.
+    About 8 MB of input, at most 16384 rows (enough to make a task's messages cheap next to its
+    work) and at most a commit's worth, a multiple of the batch size.
     """
-    rows = max(1, min(4096, commit_rows, _TASK_BYTES // plan.row_nbytes()))
+    rows = max(1, min(16384, commit_rows, _TASK_BYTES // plan.row_nbytes()))
     return max(plan.batch_size, rows // plan.batch_size * plan.batch_size)
 
 
