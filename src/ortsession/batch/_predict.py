@@ -32,9 +32,9 @@ PARALLEL = ("auto", "threads", "processes")
 _THREADS_FROM = 200e-6
 """A run of one batch at least this long (seconds) makes ``auto`` choose threads: the Python
 work around it (a few microseconds, holding the GIL) is then a small share."""
-_PROCESSES_FROM = 0.5
-"""Estimated seconds of work (one session) below which ``auto`` runs in process: starting worker
-processes costs more than they would save."""
+_STARTS = {"threads": 0.1, "processes": 0.5}
+"""Estimated seconds of work (one session) below which ``auto`` runs in process: starting the
+workers (a session each; for processes, the processes too) would cost more than they save."""
 _RUN_COST = 4e-6
 """The Python work of one batch (seconds) in a worker, around the model's run."""
 _PART_BYTES = 64 << 20
@@ -331,23 +331,26 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
 
 
 def _probe(session: Any, plan: Plan) -> float | None:
-    """Time one run of a batch of zeros (seconds), or ``None`` if that cannot be done."""
+    """Time a run of a batch of zeros (seconds), or ``None`` if it fails.
+
+    The best of up to 11 runs, stopping once 50 ms are spent: a heavy model runs once.
+    """
     if plan.batch is None or any(d < 0 for i in plan.inputs for d in i.row_shape) or \
             any(i.dtype.kind not in "biuf" for i in plan.inputs):
         return None
     feeds = {i.name: np.zeros((plan.batch_size, *i.row_shape), i.dtype) for i in plan.inputs}
     names = list(plan.outputs)
     try:
+        start = time.perf_counter()
         session.run(feeds, names)
-        best = float("inf")
-        spent = 0.0
-        for _ in range(20):
+        best = spent = time.perf_counter() - start
+        for _ in range(10):
+            if spent >= 0.05:
+                break
             start = time.perf_counter()
             session.run(feeds, names)
             took = time.perf_counter() - start
             best, spent = min(best, took), spent + took
-            if spent > 0.05:
-                break
     except OrtError:
         return None
     return best
@@ -357,10 +360,11 @@ def _choose_parallel(session: Any, plan: Plan, src: Source, parallel: str, worke
                      cpus: int) -> tuple[int, str]:
     """Return the local engine's worker count and how they run (see ``predict``'s ``parallel``).
 
-    ``auto`` times one batch on the (one-thread) planning session: a job estimated under
-    ``_PROCESSES_FROM`` seconds runs in process (unless ``workers`` says otherwise); a model
-    whose batch takes ``_THREADS_FROM`` or more runs on threads; the others (light models, and
-    sources decoded row by row in Python: JSON Lines, images) on processes.
+    ``auto`` times a batch on the (one-thread) planning session: a model whose batch takes
+    ``_THREADS_FROM`` or more runs on threads, the others (light models, and sources decoded row
+    by row in Python: JSON Lines, images) on processes; a job estimated to take one session less
+    than what starting those workers would save (``_STARTS``) runs in process, unless
+    ``workers`` is given.
     """
     count = workers or cpus
     if count == 1:
@@ -368,12 +372,11 @@ def _choose_parallel(session: Any, plan: Plan, src: Source, parallel: str, worke
     if parallel != "auto":
         return count, parallel
     took = _probe(session, plan) if src.kind == "values" else None
+    kind = "threads" if took is not None and took >= _THREADS_FROM else "processes"
     if took is not None and workers is None and \
-            src.total / plan.batch_size * (took + _RUN_COST) < _PROCESSES_FROM:
+            src.total / plan.batch_size * (took + _RUN_COST) < _STARTS[kind]:
         return 1, "in process"
-    if took is not None and took >= _THREADS_FROM:
-        return count, "threads"
-    return count, "processes"
+    return count, kind
 
 
 def _task_rows(plan: Plan, commit_rows: int) -> int:
