@@ -35,6 +35,8 @@ from ._rows import Chunk, Result, Runner
 
 __all__ = ["local_results", "open_model"]
 
+_NO_ROWS = np.empty(0, dtype=np.int64)
+
 
 def open_model(model: str | bytes, options: Mapping[str, Any]) -> Session:
     """Open a session on ``model`` (a path or the model's bytes).
@@ -112,7 +114,8 @@ def _serve(model: str | bytes, options: Mapping[str, Any], plan: Plan, tasks: An
             result = runner.run_chunk(chunk, alloc)
             layout = None
             if placed and all(result.outputs.get(n) is a for n, a in placed[0][1].items()):
-                layout, result.outputs = placed[0][0], {}
+                # every row good (the fast path): the row ids are start, start + 1, ...
+                layout, result.outputs, result.row_ids = placed[0][0], {}, _NO_ROWS
             del chunk, placed
             results.put((index, result, layout))
         except BaseException as exc:
@@ -194,6 +197,7 @@ class _Pool:
         if layout is not None:
             arrays = _shm.views(self.slots[slot][1].buffer, layout)
             answer.outputs = {name: np.array(a) for name, a in arrays.items()}
+            answer.row_ids = np.arange(answer.start, answer.start + answer.count, dtype=np.int64)
         self.free.append(slot)
         if isinstance(answer, Result) and len(answer.row_ids):
             size = sum(a.nbytes for a in answer.outputs.values())
