@@ -144,19 +144,22 @@ def load() -> str:
     return "load average " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def rss_run(folder: Path, model: str, rows: int) -> tuple[float, float, float]:
-    """RSS (MB) at 10 % and 100 % of a Parquet job, and its peak."""
+def rss_run(folder: Path, model: str, rows: int, **kwargs: Any) -> tuple[float, float, float, str]:
+    """RSS (MB) at 10 % and 100 % of a Parquet job, its peak, and how its workers ran."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     data = folder / "big.parquet"
+    out = folder / "out"
+    shutil.rmtree(out, ignore_errors=True)
     rng = np.random.default_rng(1)
     with pq.ParquetWriter(data, pa.schema([("x", pa.list_(pa.float32(), 16))])) as writer:
         for start in range(0, rows, 65536):
             n = min(65536, rows - start)
             flat = pa.array(rng.random(n * 16, dtype=np.float32))
             writer.write_table(pa.table({"x": pa.FixedSizeListArray.from_arrays(flat, 16)}))
-    out = folder / "out"
+    del flat
+    pa.default_memory_pool().release_unused()  # what writing the input kept is not the job's
     samples: list[tuple[int, float]] = []
     done = threading.Event()
     me = psutil.Process()
@@ -173,7 +176,8 @@ def rss_run(folder: Path, model: str, rows: int) -> tuple[float, float, float]:
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    summary = batch.predict(model, data, out, batch_size=256, commit_rows=32768, progress=False)
+    summary = batch.predict(model, data, out, batch_size=256, commit_rows=32768, progress=False,
+                            **kwargs)
     done.set()
     thread.join()
     assert summary.ok_rows == rows
@@ -181,7 +185,7 @@ def rss_run(folder: Path, model: str, rows: int) -> tuple[float, float, float]:
                                         for c in me.children(recursive=True))) / 2**20
     at10 = next(r for d, r in samples if d >= rows // 10)
     at100 = max([r for d, r in samples if d >= rows * 9 // 10] or [final])
-    return at10, at100, max(r for _, r in samples)
+    return at10, at100, max(r for _, r in samples), f"{summary.workers} {summary.parallel}"
 
 
 def main() -> None:
@@ -201,7 +205,8 @@ def main() -> None:
         Path(light).write_bytes(tiny(16))
         # first, while this process holds nothing else: the RSS measured is the job's
         rows = 200_000 if quick else 1_000_000
-        at10, at100, peak = rss_run(folder, light, rows)
+        rss = [rss_run(folder, light, rows), rss_run(folder, light, rows, workers=2,
+                                                      parallel="processes")]
         rng = np.random.default_rng(0)
         n_heavy = 4000 if quick else 200_000
         xh = rng.random((n_heavy, 256), dtype=np.float32)
@@ -255,10 +260,11 @@ def main() -> None:
             finally:
                 ray.shutdown()
         print("\n".join(lines))
-        print(f"\nRSS over a {rows:,}-row Parquet job (process + workers): "
-              f"{at10:.0f} MB at 10 %, "
-              f"{at100:.0f} MB at 100 % ({at100 / at10:.2f}x; goal within 10 %), "
-              f"peak {peak:.0f} MB")
+        for at10, at100, peak, mode in rss:
+            print(f"\nRSS over a {rows:,}-row Parquet job, {mode} (process + workers): "
+                  f"{at10:.0f} MB at 10 %, "
+                  f"{at100:.0f} MB at 100 % ({at100 / at10:.2f}x; goal within 10 %), "
+                  f"peak {peak:.0f} MB")
         print(f"(machine: {os.cpu_count()} CPUs; {rep} runs per side, alternating; ratio of "
               f"the best runs, in brackets the range of the side-by-side ratios; end: {load()})")
     finally:
