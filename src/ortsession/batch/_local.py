@@ -1,10 +1,13 @@
-"""The ``local`` engine: worker processes on this machine, one session each, results in order.
+"""The ``local`` engine: workers on this machine, one session each, results in order.
 
-Workers start with ``forkserver`` where the platform has it (``spawn`` otherwise), never plain
-``fork``: ONNX Runtime's thread pools do not survive a fork, and the parent may hold sessions.
-They are started with the parent's ``__main__`` hidden, so a user's script is not imported again
-in each worker (no ``if __name__ == "__main__"`` guard needed: the workers run only this module).
-Each worker ignores SIGINT (Ctrl-C is the parent's: it stops, commits what came back in order and
+Workers are threads of the job's process (``_ThreadPool``: no copies, for models whose run
+outweighs the Python work around it) or worker processes (``_Pool``: no GIL, rows and outputs
+through shared memory, for light models); ``predict`` chooses. Worker processes start with
+``forkserver`` where the platform has it (``spawn`` otherwise), never plain ``fork``: ONNX
+Runtime's thread pools do not survive a fork, and the parent may hold sessions. They are started
+with the parent's ``__main__`` hidden, so a user's script is not imported again in each worker (no
+``if __name__ == "__main__"`` guard needed: the workers run only this module). Each worker
+process ignores SIGINT (Ctrl-C is the parent's: it stops, commits what came back in order and
 raises ``KeyboardInterrupt``), opens one session with its share of the cores as intra-op threads,
 and runs the chunks it is sent. At most two chunks per worker are in flight, so memory stays flat
 however large the source.

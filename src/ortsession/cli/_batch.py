@@ -88,7 +88,7 @@ def add_parser(subparsers: Any) -> None:
     run.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local worker processes (default) or a Ray Data pipeline")
     run.add_argument("--workers", type=_positive_int, metavar="N",
-                     help="worker processes (default: one per core) or Ray actors")
+                     help="workers (default: one per core; one for a short job) or Ray actors")
     run.add_argument("--parallel", choices=("auto", "threads", "processes"), default="auto",
                      help="local engine: run the workers as threads or processes (default: "
                           "chosen by timing the model on one batch)")
