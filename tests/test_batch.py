@@ -250,22 +250,70 @@ def test_a_row_the_model_rejects_is_isolated_from_its_batch(tmp_path: Path) -> N
     assert [e.row_id for e in summary.errors] == [2]
 
 
-# -- worker processes ----------------------------------------------------------------------------
-def test_two_worker_processes_give_the_same_rows_in_order(tmp_path: Path) -> None:
+def test_a_failing_row_among_many_small_batches_is_isolated(tmp_path: Path) -> None:
+    # Batches of 8 small rows run through buffers bound once (run_into): a failing batch there
+    # falls back to the general path, which isolates the row.
+    model = models.make(
+        [models.helper.make_node("Gather", ["table", "i"], ["v"])],
+        [models.helper.make_tensor_value_info("i", models.TP.INT64, ["N"])],
+        [models.helper.make_tensor_value_info("v", models.TP.FLOAT, ["N"])],
+        initializers=[models.helper.make_tensor("table", models.TP.FLOAT, [3], [1, 2, 3])])
+    i = np.arange(200) % 3
+    i[150] = 9
+    summary = batch.predict(model, {"i": i}, workers=1, batch_size=8)
+    assert summary.outputs is not None
+    np.testing.assert_array_equal(summary.outputs["row_id"], np.delete(np.arange(200), 150))
+    np.testing.assert_array_equal(summary.outputs["v"], np.delete(i, 150) + 1)
+    assert [e.row_id for e in summary.errors] == [150]
+
+
+# -- worker processes and threads ----------------------------------------------------------------
+def _shared_blocks() -> set[str]:
+    return {p.name for p in Path("/dev/shm").glob("psm_*")} if Path("/dev/shm").is_dir() else set()
+
+
+@pytest.mark.parametrize("parallel", ["threads", "processes"])
+def test_two_workers_give_the_same_rows_in_order(tmp_path: Path, parallel: str) -> None:
     model = batch_models.write(tmp_path / "mlp.onnx", batch_models.mlp(16, 2))
     x = np.random.default_rng(2).random((3000, 16), dtype=np.float32)
     x[1234, 3] = np.nan
+    blocks = _shared_blocks()
     one = batch.predict(model, {"x": x}, batch_size=32, workers=1, refuse_nan=True,
                         commit_rows=256)
     two = batch.predict(model, {"x": x}, tmp_path / "out.npz", batch_size=32, workers=2,
-                        refuse_nan=True, commit_rows=256)
-    assert two.workers == 2 and two.ok_rows == 2999
-    assert one.outputs is not None
+                        refuse_nan=True, commit_rows=256, parallel=parallel)
+    assert (two.workers, two.parallel, two.ok_rows) == (2, parallel, 2999)
+    assert one.outputs is not None and one.parallel == "in process"
     with np.load(tmp_path / "out.npz") as out:
         np.testing.assert_array_equal(out["row_id"], one.outputs["row_id"])
         np.testing.assert_allclose(out["y"], one.outputs["y"], rtol=1e-6)
     with np.load(tmp_path / "out.errors.npz") as errors:
         assert errors["row_id"].tolist() == [1234]
+    # in memory, many chunks (so outputs come back through shared memory once sized), and
+    # the chunks of a Parquet file of variable-size lists (pickled, not shareable)
+    every = batch.predict(model, x, batch_size=32, workers=1).outputs  # NaN row included
+    memory = batch.predict(model, x[:2000], batch_size=32, workers=2, commit_rows=128,
+                           parallel=parallel)
+    assert memory.outputs is not None and every is not None
+    np.testing.assert_allclose(memory.outputs["y"], every["y"][:2000], rtol=1e-6)
+    column = pa.array([list(map(float, r)) for r in x[:600]], type=pa.list_(pa.float32()))
+    pq.write_table(pa.table({"x": column}), tmp_path / "x.parquet", row_group_size=100)
+    lists = batch.predict(model, tmp_path / "x.parquet", batch_size=32, workers=2,
+                          commit_rows=100, parallel=parallel)
+    assert lists.outputs is not None
+    np.testing.assert_allclose(lists.outputs["y"], every["y"][:600], rtol=1e-6)
+    assert _shared_blocks() == blocks  # every shared memory block unlinked
+
+
+def test_auto_runs_a_short_job_in_process_and_parallel_is_checked(scale_path: str) -> None:
+    summary = batch.predict(scale_path, {"x": _x(100)})
+    assert (summary.workers, summary.parallel) == (1, "in process")
+    given = batch.predict(scale_path, {"x": _x(100)}, workers=2)
+    assert given.workers == 2 and given.parallel in ("threads", "processes")
+    assert given.outputs is not None and summary.outputs is not None
+    np.testing.assert_array_equal(given.outputs["y"], summary.outputs["y"])
+    with pytest.raises(ort.OptionError, match="parallel: expected 'auto', 'threads' or"):
+        batch.predict(scale_path, {"x": _x(3)}, parallel="fork")
 
 
 # -- resume and the commit protocol --------------------------------------------------------------

@@ -54,6 +54,7 @@ def test_batch_json_summary_and_quiet(job: Path) -> None:
     summary = json.loads(proc.stdout)
     assert summary["schema"] == "ortsession.batch/1"
     assert (summary["rows"], summary["ok_rows"], summary["error_rows"]) == (10, 10, 0)
+    assert (summary["workers"], summary["parallel"]) == (1, "in process")
 
 
 @pytest.mark.parametrize(("args", "status", "message"), [
@@ -126,8 +127,8 @@ def _check_complete(out: Path, x: np.ndarray) -> None:
 
 def test_sigkill_mid_way_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     args, x = _slow_job(tmp_path, 1280)
-    proc = subprocess.Popen([*args, "--workers", "2"], cwd=tmp_path, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*args, "--workers", "2", "--parallel", "processes"], cwd=tmp_path,
+                            text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         state = _wait_for_parts(tmp_path / "out" / "_manifest.json", 2, proc)
         workers = psutil.Process(proc.pid).children(recursive=True)
@@ -152,11 +153,14 @@ def test_sigkill_mid_way_then_resume_loses_and_duplicates_nothing(tmp_path: Path
     _check_complete(tmp_path / "out", x)
 
 
-def test_ctrl_c_exits_130_and_leaves_a_resumable_job(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [("--workers", "1"), ("--workers", "2", "--parallel", "threads")],
+                         ids=["in-process", "threads"])
+def test_ctrl_c_exits_130_and_leaves_a_resumable_job(tmp_path: Path,
+                                                     workers: tuple[str, ...]) -> None:
     args, x = _slow_job(tmp_path, 1280)
     # A shell without job control starts background commands with SIGINT ignored, and children
     # inherit that: give the job the handler a terminal's foreground Python has.
-    command = [sys.executable, "-c", _WITH_SIGINT, *args[3:], "--workers", "1"]
+    command = [sys.executable, "-c", _WITH_SIGINT, *args[3:], *workers]
     proc = subprocess.Popen(command, cwd=tmp_path, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:

@@ -8,14 +8,14 @@ import signal
 import threading
 import time
 from collections.abc import Generator, Iterable, Mapping
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ortsession._errors import ModelLoadError, OptionError
+from ortsession._errors import ModelLoadError, OptionError, OrtError
 from ortsession._fields import merge_fields
 from ortsession._options import parse_session_options
 
@@ -23,12 +23,21 @@ from ._local import local_results, open_model
 from ._plan import Plan, make_plan
 from ._progress import progress_bar, wants_progress
 from ._rows import Result, Runner
-from ._sinks import MemorySink, State, join_rows, open_sink
+from ._sinks import MemorySink, State, open_sink
 from ._sources import Source, open_source
 
 __all__ = ["BatchSummary", "RowError", "predict", "usable_cpus"]
 
 ENGINES = ("local", "ray")
+PARALLEL = ("auto", "threads", "processes")
+_THREADS_FROM = 200e-6
+"""A run of one batch at least this long (seconds) makes ``auto`` choose threads: the Python
+work around it (a few microseconds, holding the GIL) is then a small share."""
+_STARTS = {"threads": 0.1, "processes": 0.5}
+"""Estimated seconds of work (one session) below which ``auto`` runs in process: starting the
+workers (a session each; for processes, the processes too) would cost more than they save."""
+_RUN_COST = 4e-6
+"""The Python work of one batch (seconds) in a worker, around the model's run."""
 _PART_BYTES = 64 << 20
 _TASK_BYTES = 8 << 20
 _ERRORS_KEPT = 1000
@@ -75,6 +84,9 @@ class BatchSummary:
     """In memory only: ``row_id`` and one array per output, rows in source order."""
     nodes: dict[str, int] = field(default_factory=dict)
     """Ray only: rows computed per Ray node id."""
+    parallel: str = ""
+    """How the workers ran: ``"in process"`` (one session in the calling thread),
+    ``"threads"``, ``"processes"`` (local engine) or ``"actors"`` (ray)."""
 
     @property
     def rows_per_second(self) -> float:
@@ -185,11 +197,8 @@ class _Parts:
     def _commit(self) -> None:
         if self.rows_done == self.committed:
             return
-        ids = join_rows(self.ids) if self.ids else np.empty(0, dtype=np.int64)
-        outputs = ({n: join_rows([o[n] for o in self.outputs]) for n in self.outputs[0]}
-                   if self.outputs else {})
-        self.sink.commit(ids, outputs, self.errors, self.rows_done)
-        self.summary.ok_rows += len(ids)
+        self.sink.commit_parts(self.ids, self.outputs, self.errors, self.rows_done)
+        self.summary.ok_rows += sum(len(ids) for ids in self.ids)
         self.summary.error_rows += len(self.errors)
         self.ids, self.outputs, self.errors, self.nbytes = [], [], [], 0
         self.committed = self.rows_done
@@ -203,7 +212,7 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
             image: Mapping[str, Any] | None = None, refuse_nan: bool | Iterable[str] = False,
             ray_address: str | None = None, num_cpus: float | None = None,
             num_gpus: float | None = None, ship_model: bool = True, commit_rows: int = 100_000,
-            **fields: Any) -> BatchSummary:
+            parallel: str = "auto", **fields: Any) -> BatchSummary:
     """Run every row of ``source`` through ``model`` and write the outputs to ``sink``.
 
     Args:
@@ -219,8 +228,10 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
         engine: ``"local"`` (worker processes on this machine) or ``"ray"`` (a Ray Data
             pipeline, on a local Ray or the cluster at ``ray_address``).
         batch_size: rows per run when the model's batch dimension is free (default 64).
-        workers: worker processes (local; default: one per core) or Ray actors (default: the
-            cluster's CPUs divided by ``num_cpus``). ``workers=1`` runs in this process.
+        workers: sessions run in parallel (local; default: one per core, or one for a job
+            too short to repay starting more) or Ray actors (default: the cluster's CPUs divided
+            by ``num_cpus``). ``workers=1`` runs in this process, with every core as intra-op
+            threads.
         resume: continue the job whose partial output is at ``sink``.
         overwrite: replace an existing output.
         progress: show a progress bar on stderr (default: when stderr is a terminal).
@@ -236,6 +247,10 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
             actor read the path (shared storage).
         commit_rows: commit a part at least every this many source rows (also every 64 MB of
             outputs): what a killed job may have to redo.
+        parallel: local engine, several workers: ``"threads"`` (threads of this process, sharing
+            its memory; best when the model's run outweighs the Python work per batch),
+            ``"processes"`` (worker processes, data through shared memory; best for light
+            models) or ``"auto"`` (default: chosen by timing the model on one batch).
         **fields: session options as keyword arguments.
 
     Returns:
@@ -266,32 +281,40 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
     out = open_sink(sink)
     if resume and isinstance(out, MemorySink):
         raise OptionError("resume=True needs an output path (a Parquet folder or .npz file)")
+    if parallel not in PARALLEL:
+        raise OptionError(f"parallel: expected 'auto', 'threads' or 'processes', got "
+                          f"{parallel!r}")
     cpus = usable_cpus()
-    if engine == "local":
-        count = workers or cpus
-        threads = max(1, cpus // count)
-    else:
-        count = workers or 0
-        threads = max(1, int(num_cpus or 1))
-    worker_options = {"intra_op_num_threads": threads, **given}
-    with open_model(model_ref, worker_options if count == 1 else
-                    {**worker_options, "intra_op_num_threads": 1}) as planning:
+    count = (workers or cpus) if engine == "local" else (workers or 0)
+    planning_options = {**given, "intra_op_num_threads": 1}
+    with ExitStack() as stack:
+        planning = stack.enter_context(open_model(model_ref, planning_options))
         plan = make_plan(planning, src.columns, image_column=src.image_column, image=image,
                          input_map=input_map, outputs=outputs, batch_size=batch_size,
                          refuse_nan=refuse_nan)
+        if engine == "local":
+            count, mode = _choose_parallel(planning, plan, src, parallel, workers, cpus)
+            threads = max(1, cpus // count)
+        else:
+            mode = "actors"
+            threads = max(1, int(num_cpus or 1))
+        worker_options = {"intra_op_num_threads": threads, **given}
+        if count == 1 and worker_options != planning_options:  # the session that runs it all
+            planning = stack.enter_context(open_model(model_ref, worker_options))
         job = {"model": _model_identity(model_ref), "source": src.description, "rows": src.total,
                "outputs": list(plan.outputs),
                "inputs": {i.name: i.column for i in plan.inputs}}
         state = out.start(job, resume, overwrite)
         summary = BatchSummary(0, state.ok_rows, state.error_rows, state.rows_done, 0.0, engine,
-                               count, plan.batch_size, out.path, out.errors_path)
+                               count, plan.batch_size, out.path, out.errors_path, parallel=mode)
         if state.complete:
             summary.seconds = time.perf_counter() - started
             return summary
         rows = _task_rows(plan, commit_rows)
         parts = _Parts(out, state, summary, commit_rows)
         results = _results(engine, src, plan, rows, state.rows_done, model_ref, worker_options,
-                           count, planning, ray_address, num_cpus, num_gpus, ship_model, summary)
+                           count, mode, planning, ray_address, num_cpus, num_gpus, ship_model,
+                           summary)
         try:
             with closing(results), progress_bar(src.total, state.rows_done,
                                                 wants_progress(progress)) as bar:
@@ -308,18 +331,68 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
     return summary
 
 
+def _probe(session: Any, plan: Plan) -> float | None:
+    """Time a run of a batch of zeros (seconds), or ``None`` if it fails.
+
+    The best of up to 11 runs, stopping once 50 ms are spent: a heavy model runs once.
+    """
+    if plan.batch is None or any(d < 0 for i in plan.inputs for d in i.row_shape) or \
+            any(i.dtype.kind not in "biuf" for i in plan.inputs):
+        return None
+    feeds = {i.name: np.zeros((plan.batch_size, *i.row_shape), i.dtype) for i in plan.inputs}
+    names = list(plan.outputs)
+    try:
+        start = time.perf_counter()
+        session.run(feeds, names)
+        best = spent = time.perf_counter() - start
+        for _ in range(10):
+            if spent >= 0.05:
+                break
+            start = time.perf_counter()
+            session.run(feeds, names)
+            took = time.perf_counter() - start
+            best, spent = min(best, took), spent + took
+    except OrtError:
+        return None
+    return best
+
+
+def _choose_parallel(session: Any, plan: Plan, src: Source, parallel: str, workers: int | None,
+                     cpus: int) -> tuple[int, str]:
+    """Return the local engine's worker count and how they run (see ``predict``'s ``parallel``).
+
+    ``auto`` times a batch on the (one-thread) planning session: a model whose batch takes
+    ``_THREADS_FROM`` or more runs on threads, the others (light models, and sources decoded row
+    by row in Python: JSON Lines, images) on processes; a job estimated to take one session less
+    than what starting those workers would save (``_STARTS``) runs in process, unless
+    ``workers`` is given.
+    """
+    count = workers or cpus
+    if count == 1:
+        return 1, "in process"
+    if parallel != "auto":
+        return count, parallel
+    took = _probe(session, plan) if src.kind == "values" else None
+    kind = "threads" if took is not None and took >= _THREADS_FROM else "processes"
+    if took is not None and workers is None and \
+            src.total / plan.batch_size * (took + _RUN_COST) < _STARTS[kind]:
+        return 1, "in process"
+    return count, kind
+
+
 def _task_rows(plan: Plan, commit_rows: int) -> int:
     """Return the rows sent to a worker at a time.
 
-    About 8 MB of input, at most 4096 rows and at most a commit's worth, a multiple of the
-    batch size.
+    About 8 MB of input, at most 16384 rows (enough to make a task's messages cheap next to its
+    work) and at most a commit's worth, a multiple of the batch size.
     """
-    rows = max(1, min(4096, commit_rows, _TASK_BYTES // plan.row_nbytes()))
+    rows = max(1, min(16384, commit_rows, _TASK_BYTES // plan.row_nbytes()))
     return max(plan.batch_size, rows // plan.batch_size * plan.batch_size)
 
 
 def _results(engine: str, src: Source, plan: Plan, rows: int, start: int, model: str | bytes,
-             options: dict[str, Any], count: int, planning: Any, ray_address: str | None,
+             options: dict[str, Any], count: int, mode: str, planning: Any,
+             ray_address: str | None,
              num_cpus: float | None, num_gpus: float | None, ship_model: bool,
              summary: BatchSummary) -> Generator[Result, None, None]:
     columns = plan.columns if src.kind == "values" else src.columns
@@ -335,4 +408,4 @@ def _results(engine: str, src: Source, plan: Plan, rows: int, start: int, model:
         for chunk in chunks:
             yield runner.run_chunk(chunk)
         return
-    yield from local_results(chunks, model, options, plan, count)
+    yield from local_results(chunks, model, options, plan, count, threads=mode == "threads")

@@ -5,9 +5,10 @@ runs :class:`_Predictor` — a callable class that opens one session when the ac
 actor pool of ``workers`` actors, each reserving ``num_cpus`` CPUs (its intra-op threads) and
 ``num_gpus`` GPUs. An actor reads its split itself, from shared storage (files) or the object store
 (arrays in memory), runs it through the same :class:`~ortsession.batch._rows.Runner` as the local
-engine, and returns the :class:`~ortsession.batch._rows.Result`. The driver streams the results in
-source order into the sink, through the same commit protocol as the local engine: outputs are
-identical row for row, and a killed job resumes the same way.
+engine, and answers with plain numeric columns (row ids, outputs, error messages), which Ray
+moves without pickling. The driver streams the results in source order into the sink, through
+the same commit protocol as the local engine: outputs are identical row for row, and a killed
+job resumes the same way.
 
 The model reaches the actors as bytes through the object store (``ship_model=True``, the default)
 or by path (shared storage). Ray is joined at ``ray_address``, or the running Ray is used, or a
@@ -17,7 +18,6 @@ local one is started (and shut down at the end).
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,15 @@ if TYPE_CHECKING:
     from ._predict import BatchSummary
 
 __all__ = ["ray_results"]
+
+_SPLIT_ROWS = 65536
+"""The most rows one call to an actor reads and runs (sources that split by themselves, like
+Parquet row groups, keep their own splits)."""
+
+
+_OUT = "out:"
+"""Prefix of the output columns of an actor's answer (``row_id``, ``error`` and ``node`` are
+its other columns)."""
 
 
 class _Predictor:
@@ -48,20 +57,86 @@ class _Predictor:
         self._splits = splits
         self._rows = rows
         self._columns = columns
-        self._node = ray.get_runtime_context().get_node_id()
+        self._node = _node_number(ray.get_runtime_context().get_node_id())
+        self._blank: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
 
     def __call__(self, batch: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
-        """Read and run the splits named in ``batch["split"]``; return pickled results."""
-        blobs = []
+        """Read and run the split named in ``batch["split"]``; answer one row per source row.
+
+        Columns: ``row_id``, ``error`` (empty for a good row), ``node``, and ``out:NAME`` per
+        output (zeros for a bad row): plain numeric arrays, which Ray moves without pickling.
+        """
+        results: list[Result] = []
+        whole: dict[str, np.ndarray[Any, Any]] = {}
         for index in batch["split"]:
             split = self._splits[int(index)]
-            for chunk in self._source.read(split, self._rows, self._columns):
-                result = self._runner.run_chunk(chunk)
-                result.node = self._node
-                blobs.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        out = np.empty(len(blobs), dtype=object)
-        out[:] = blobs
-        return {"result": out}
+
+            def alloc(specs: list[tuple[str, tuple[int, ...], np.dtype[Any]]],
+                      split: Split = split) -> dict[str, np.ndarray[Any, Any]]:
+                # the chunk's rows of arrays for the whole split: nothing to join afterwards
+                at = len(results) and results[-1].start + results[-1].count - split.start
+                for name, shape, dtype in specs:
+                    if name not in whole:
+                        whole[name] = np.empty((split.count, *shape[1:]), dtype)
+                return {name: whole[name][at:at + shape[0]] for name, shape, _ in specs}
+
+            results.extend(self._runner.run_chunk(chunk, alloc)
+                           for chunk in self._source.read(split, self._rows, self._columns))
+        start = results[0].start
+        count = sum(r.count for r in results)
+        if whole and len(batch["split"]) == 1 and all(
+                r.count == len(r.row_ids) and r.outputs.keys() == whole.keys()
+                and all(a.base is whole[n] for n, a in r.outputs.items()) for r in results):
+            return {"row_id": np.arange(start, start + count, dtype=np.int64),
+                    "error": np.full(count, "", dtype=object),
+                    "node": np.full(count, self._node, dtype=np.int64),
+                    **{_OUT + name: array for name, array in whole.items()}}
+        errors = np.full(count, "", dtype=object)
+        for result in results:
+            for row, message in result.errors:
+                errors[row - start] = message
+        answer = {"row_id": np.arange(start, start + count, dtype=np.int64), "error": errors,
+                  "node": np.full(count, self._node, dtype=np.int64)}
+        good = [r for r in results if len(r.row_ids)]
+        for name, array in good[0].outputs.items() if good else ():
+            self._blank[name] = (array.shape[1:], array.dtype)
+        for name, (shape, dtype) in self._blank.items():
+            if len(good) == len(results) and all(r.count == len(r.row_ids) for r in good):
+                out = _join([r.outputs[name] for r in good])  # every row good: no gaps
+            else:
+                out = np.zeros((count, *shape), dtype)
+                for result in good:
+                    out[result.row_ids - start] = result.outputs[name]
+            answer[_OUT + name] = out
+        return answer
+
+
+def _join(arrays: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _node_number(node_id: str) -> int:
+    """Return a Ray node id (hex) as a number that fits an int64 column."""
+    return int(node_id[:15], 16)
+
+
+def _result(batch: Mapping[str, np.ndarray[Any, Any]], nodes: Mapping[int, str]) -> Result:
+    """Turn an actor's answer back into the :class:`Result` of its split."""
+    ids = batch["row_id"]
+    errors = batch["error"]
+    bad = np.asarray(errors != "", dtype=bool)
+    outputs = {name[len(_OUT):]: array for name, array in batch.items()
+               if name.startswith(_OUT)}
+    if bad.any():
+        good = ~bad
+        outputs = {name: array[good] for name, array in outputs.items()}
+        row_ids = ids[good]
+    else:
+        row_ids = ids
+    node = int(batch["node"][0]) if len(ids) else 0
+    return Result(int(ids[0]), len(ids), np.asarray(row_ids, dtype=np.int64), outputs,
+                  [(int(r), str(m)) for r, m in zip(ids[bad], errors[bad])],
+                  nodes.get(node, str(node)))
 
 
 def ray_results(src: Source, plan: Plan, rows: int, start: int, columns: list[str],
@@ -88,10 +163,13 @@ def ray_results(src: Source, plan: Plan, rows: int, start: int, columns: list[st
         else:
             model_arg = model
         # About four splits per actor (so a late actor still gets work), each a multiple of the
-        # batch size; an actor takes one split at a time.
+        # batch size and at most _SPLIT_ROWS rows, read in chunks of ``rows``; an actor takes
+        # one split at a time, so each call to an actor does a good deal of work.
         share = -(-(src.total - start) // (4 * workers))
-        rows = max(plan.batch_size, min(rows, -(-share // plan.batch_size) * plan.batch_size))
-        splits = src.splits(start, rows)
+        share = max(plan.batch_size, min(_SPLIT_ROWS, -(-share // plan.batch_size)
+                                         * plan.batch_size))
+        rows = min(rows, share)
+        splits = src.splits(start, share)
         if not splits:
             return
         workers = min(workers, len(splits))
@@ -110,9 +188,9 @@ def ray_results(src: Source, plan: Plan, rows: int, start: int, columns: list[st
             fn_constructor_kwargs={"model": model_arg, "options": dict(options), "plan": plan,
                                    "source": ray.put(src), "splits": splits, "rows": rows,
                                    "columns": columns})
+        nodes = {_node_number(n["NodeID"]): n["NodeID"] for n in ray.nodes()}
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-            for blob in batch["result"]:
-                yield pickle.loads(blob)
+            yield _result(batch, nodes)
     finally:
         if owned:
             ray.shutdown()

@@ -14,7 +14,7 @@ fail alone are recorded.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ import numpy as np
 
 from ortsession._errors import InputError, OrtError, RunError, TensorError
 from ortsession._session import Session
+from ortsession._tensor import Tensor
 
 from ._images import _load_image
 from ._plan import InputPlan, Plan
@@ -221,6 +222,20 @@ def _decode(chunk: Chunk, plan: Plan) -> dict[str, Any]:
     return chunk.columns
 
 
+Alloc = Callable[[list[tuple[str, tuple[int, ...], np.dtype[Any]]]],
+                 "dict[str, np.ndarray[Any, Any]] | None"]
+"""Where a chunk's outputs go: given ``(name, shape, dtype)`` of each output (the whole chunk's
+rows), the arrays to write them to, or ``None`` for new arrays (see :meth:`Runner.run_chunk`)."""
+
+_STAGE_BYTES = 16 << 10
+"""Batches of at most this many input bytes are copied into buffers bound once to the session
+(``Session.run_into``): cheaper than a ``run`` call for small batches, dearer for big ones."""
+
+
+class _FallbackError(Exception):
+    """The fast path met something only the general path handles (it reruns the chunk)."""
+
+
 class Runner:
     """Runs chunks through one session with one plan."""
 
@@ -229,9 +244,17 @@ class Runner:
         self.plan = plan
         everything = list(plan.outputs) == session.output_names()
         self._names = None if everything else list(plan.outputs)
+        self._stage: tuple[list[np.ndarray[Any, Any]], dict[str, Any], dict[str, Tensor],
+                           list[np.ndarray[Any, Any]]] | None = None
+        self._stage_tried = False
 
-    def run_chunk(self, chunk: Chunk) -> Result:
-        """Check, batch and run the rows of ``chunk``; see the module docstring."""
+    def run_chunk(self, chunk: Chunk, alloc: Alloc | None = None) -> Result:
+        """Check, batch and run the rows of ``chunk``; see the module docstring.
+
+        ``alloc`` may provide the arrays the outputs are written to (shared memory); it is
+        called at most once, with the shapes of the whole chunk's outputs, when every row is
+        good and dense. Otherwise the result holds new arrays.
+        """
         plan = self.plan
         count = chunk.count
         errors = dict(chunk.errors)
@@ -239,6 +262,16 @@ class Runner:
         errors.update(chunk.errors)
         columns = [_Column(inp, values[inp.column], count, inp.name in plan.refuse_nan, errors)
                    for inp in plan.inputs]
+        if not errors and plan.batch is not None and count and \
+                all(c.dense is not None for c in columns):
+            try:
+                dense = self._run_dense(count, columns, alloc)
+            except (_FallbackError, *_ROW_ERRORS):
+                pass  # the general path below isolates the failing rows
+            else:
+                return Result(chunk.start, count,
+                              np.arange(chunk.start, chunk.start + count, dtype=np.int64),
+                              dense, [])
         good = [i for i in range(count) if i not in errors] if errors else range(count)
         done: list[Sequence[int]] = []
         parts: dict[str, list[np.ndarray[Any, Any]]] = {name: [] for name in plan.outputs}
@@ -256,6 +289,68 @@ class Runner:
                   for name, arrays in parts.items()}
         return Result(chunk.start, count, row_ids, result,
                       [(chunk.start + i, errors[i]) for i in sorted(errors)])
+
+    def _run_dense(self, count: int, columns: list[_Column], alloc: Alloc | None,
+                   ) -> dict[str, np.ndarray[Any, Any]]:
+        """Run a chunk of good dense rows, writing each batch's outputs into the chunk's arrays.
+
+        Full batches go through :meth:`_run_staged` once the first one has shown the outputs'
+        shapes (when the batch is small); the others through :meth:`_run`. Raises
+        :class:`_FallbackError` (or a row error) for the general path to take over.
+        """
+        step = self.plan.batch_size
+        names = self.plan.outputs
+        outs: list[np.ndarray[Any, Any]] = []
+        for at in range(0, count, step):
+            n = min(step, count - at)
+            if n == step and self._stage is not None:
+                arrays = self._run_staged(columns, at, n)
+            else:
+                arrays = self._run(range(at, at + n), columns)
+                if n == step and not self._stage_tried:
+                    self._stage_tried = True
+                    self._make_stage(columns, arrays)
+            if not outs:
+                wanted = [(name, (count, *a.shape[1:]), a.dtype) for name, a in zip(names, arrays)]
+                given = alloc(wanted) if alloc is not None else None
+                outs = ([given[name] for name in names] if given is not None
+                        else [np.empty(shape, dtype) for _, shape, dtype in wanted])
+            for out, array in zip(outs, arrays):
+                if out.shape[1:] != array.shape[1:] or out.dtype != array.dtype:
+                    raise _FallbackError  # rows of other shapes: the general path says which
+                out[at:at + n] = array
+        return dict(zip(names, outs))
+
+    def _make_stage(self, columns: list[_Column], arrays: list[np.ndarray[Any, Any]]) -> None:
+        """Bind input and output buffers of one full batch to the session, if it pays."""
+        step = self.plan.batch_size
+        dense = [c.dense for c in columns]
+        if sum(d[:step].nbytes for d in dense if d is not None) > _STAGE_BYTES:
+            return
+        if any(a.dtype.kind not in "biuf" for a in arrays) or \
+                any(d is None or d.dtype.kind not in "biuf" for d in dense):
+            return
+        inputs = [np.array(d[:step]) for d in dense if d is not None]  # a real batch
+        outputs = [np.empty(a.shape, a.dtype) for a in arrays]
+        feeds = {inp.name: buf for inp, buf in zip(self.plan.inputs, inputs)}
+        bound = {name: Tensor(buf) for name, buf in zip(self.plan.outputs, outputs)}
+        try:
+            self.session.run_into(feeds, bound)
+        except OrtError:
+            return  # not bindable: keep running batches with run()
+        self._stage = (inputs, feeds, bound, outputs)
+
+    def _run_staged(self, columns: list[_Column], at: int, n: int) -> list[np.ndarray[Any, Any]]:
+        """Copy rows ``at`` to ``at + n`` into the bound buffers and run; return the outputs.
+
+        The arrays returned are the bound output buffers: read them before the next run.
+        """
+        assert self._stage is not None
+        inputs, feeds, bound, outputs = self._stage
+        for buf, column in zip(inputs, columns):
+            np.copyto(buf, column.dense[at:at + n])  # type: ignore[index]
+        self.session.run_into(feeds, bound)
+        return outputs
 
     @staticmethod
     def _join(name: str, arrays: list[np.ndarray[Any, Any]], per_row: bool) -> np.ndarray[Any, Any]:

@@ -80,6 +80,14 @@ class Sink:
         """Write one part: good rows, bad rows, and the new ``rows_done``."""
         raise NotImplementedError
 
+    def commit_parts(self, row_ids: list[np.ndarray[Any, Any]],
+                     outputs: list[dict[str, np.ndarray[Any, Any]]],
+                     errors: list[tuple[int, str]], rows_done: int) -> None:
+        """:meth:`commit` results given in pieces (joined here, once)."""
+        ids = join_rows(row_ids) if row_ids else np.empty(0, dtype=np.int64)
+        joined = {n: join_rows([o[n] for o in outputs]) for n in outputs[0]} if outputs else {}
+        self.commit(ids, joined, errors, rows_done)
+
     def finish(self) -> None:
         """Complete the output (errors table, final files)."""
 
@@ -103,6 +111,14 @@ class MemorySink(Sink):
         if len(row_ids):
             self._ids.append(row_ids)
             self._parts.append(outputs)
+        self.errors.extend(errors)
+
+    def commit_parts(self, row_ids: list[np.ndarray[Any, Any]],
+                     outputs: list[dict[str, np.ndarray[Any, Any]]],
+                     errors: list[tuple[int, str]], rows_done: int) -> None:
+        """Keep the pieces as they are: :meth:`finish` joins everything once."""
+        self._ids.extend(row_ids)
+        self._parts.extend(outputs)
         self.errors.extend(errors)
 
     def finish(self) -> None:

@@ -85,6 +85,11 @@ def _column_array(values: Any) -> np.ndarray[Any, Any]:
         return column
 
 
+def _row_slice(array: np.ndarray[Any, Any], at: int, n: int) -> np.ndarray[Any, Any]:
+    """Rows ``at`` to ``at + n`` of ``array``: a view, unless copying makes it contiguous."""
+    return np.ascontiguousarray(array[at:at + n])
+
+
 class ArraysSource(Source):
     """Arrays in memory (one per column, rows first), or ``.npy``/``.npz`` files.
 
@@ -136,11 +141,11 @@ class ArraysSource(Source):
         return state
 
     def read(self, split: Split, rows: int, columns: list[str]) -> Iterator[Chunk]:
-        """Read slices of the arrays (copied out of a memory map)."""
+        """Read slices of the arrays: views (plain ndarrays over a memory map too)."""
         arrays = self.arrays
         for at in range(split.start, split.start + split.count, rows):
             n = min(rows, split.start + split.count - at)
-            yield Chunk(at, n, {c: np.array(arrays[c][at:at + n]) for c in columns})
+            yield Chunk(at, n, {c: _row_slice(arrays[c], at, n) for c in columns})
 
 
 def _arrow_values(column: Any) -> Any:

@@ -88,7 +88,10 @@ def add_parser(subparsers: Any) -> None:
     run.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local worker processes (default) or a Ray Data pipeline")
     run.add_argument("--workers", type=_positive_int, metavar="N",
-                     help="worker processes (default: one per core) or Ray actors")
+                     help="workers (default: one per core; one for a short job) or Ray actors")
+    run.add_argument("--parallel", choices=("auto", "threads", "processes"), default="auto",
+                     help="local engine: run the workers as threads or processes (default: "
+                          "chosen by timing the model on one batch)")
     run.add_argument("--batch-size", type=_positive_int, metavar="N",
                      help="rows per run when the model's batch dimension is free (default 64)")
     run.add_argument("--resume", action="store_true",
@@ -136,7 +139,8 @@ def run_batch(args: argparse.Namespace, out: Output) -> int:
             input_map=_pairs(args.input_map, "--map") or None, outputs=outputs,
             image=image or None, refuse_nan=args.refuse_nan, ray_address=args.ray_address,
             num_cpus=args.num_cpus, num_gpus=args.num_gpus,
-            ship_model=args.ray_model == "bytes", commit_rows=args.commit_rows)
+            ship_model=args.ray_model == "bytes", commit_rows=args.commit_rows,
+            parallel=args.parallel)
     except ort.StateError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
@@ -148,6 +152,7 @@ def run_batch(args: argparse.Namespace, out: Output) -> int:
                   "error_rows": summary.error_rows, "resumed_from": summary.resumed_from,
                   "seconds": summary.seconds, "rows_per_second": summary.rows_per_second,
                   "engine": summary.engine, "workers": summary.workers,
+                  "parallel": summary.parallel,
                   "batch_size": summary.batch_size, "output": summary.output,
                   "errors_path": summary.errors_path,
                   "errors": [{"row_id": e.row_id, "error": e.message}
@@ -165,7 +170,8 @@ def run_batch(args: argparse.Namespace, out: Output) -> int:
     out.pairs("batch", [
         *items,
         ("engine", f"{summary.engine}, {summary.workers} worker"
-                   f"{'s' * (summary.workers != 1)}, batch {summary.batch_size}"),
+                   f"{'s' * (summary.workers != 1)} ({summary.parallel}), "
+                   f"batch {summary.batch_size}"),
         ("output", str(summary.output)),
     ])
     for error in summary.errors[:5]:
