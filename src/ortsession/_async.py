@@ -53,6 +53,7 @@ MAX_NATIVE_IN_FLIGHT: Final = 256
 1024 tasks per worker and runs the next one inline, which would block the event loop."""
 
 # ORT run options of the native runs whose callback has not returned yet
+_RUN_ERRORS: Final = _engine.Mapped("run()", RunError)
 _native_calls: set[Any] = set()
 # session → the generation whose intra-op pool refused RunAsync
 _no_native: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
@@ -197,11 +198,12 @@ async def run(session: Session, inputs: Any, output_names: Any,
                 call._ro.log_severity_level = 4
             _native_calls.add(call._ro)
             try:
-                sess.run_async(names, feed, _on_native_done, completion, call._ro)
-            except Exception as exc:
+                with _RUN_ERRORS:
+                    sess.run_async(names, feed, _on_native_done, completion, call._ro)
+            except RunError as exc:
                 _native_calls.discard(call._ro)
                 if "thread pool" not in str(exc):
-                    raise _engine.translate(exc, RunError, "run()") from None
+                    raise
                 _no_native[session] = generation  # intra_op_num_threads=1: no ORT worker
                 native = False
         if not native:

@@ -230,7 +230,7 @@ class CSession:
             from ._types import element_type_from_dtype
 
             return self._tensor_value(value, element_type_from_dtype(value.dtype), created, keep)
-        if isinstance(value, _engine.C.OrtValue) and value.is_tensor():
+        if isinstance(value, _engine.ORTVALUE) and value.is_tensor():
             from ._tensor import tensor_from_ortvalue
 
             t = tensor_from_ortvalue(value)

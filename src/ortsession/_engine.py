@@ -2,10 +2,15 @@
 
 Everything else in the package reaches ONNX Runtime through the names defined here:
 
-* ``C`` — ORT's pybind module (``onnxruntime.capi._pybind_state``), used for its classes
-  (``InferenceSession``, ``SessionOptions``, ``RunOptions``, ``OrtValue``, ``SessionIOBinding``).
-* :func:`translate` — turns an ORT exception into an :class:`~ortsession.OrtError` subclass with a
-  clean message (no C++ file paths, no ``[ONNXRuntimeError] : 1 : FAIL :`` prefix).
+* constructors of ORT's objects, typed by the protocols of ``_protocols``:
+  :func:`inference_session`, :func:`session_options`, :func:`run_options`, :func:`io_binding`,
+  the OrtValue helpers (:data:`ORTVALUE`, :func:`ortvalue_from_numpy`, :func:`empty_ortvalue`,
+  :func:`ortvalue_from_raw`) and :func:`output_device`. No other module touches ORT's pybind
+  module (``onnxruntime.capi._pybind_state``).
+* :class:`Mapped` — ``with Mapped("run()", RunError): ...`` turns what ORT raises into an
+  :class:`~ortsession.OrtError` subclass with a clean message (no C++ file paths, no
+  ``[ONNXRuntimeError] : 1 : FAIL :`` prefix), chained to ORT's exception and keeping its status
+  code (``OrtError.code``); :func:`translate` is the mapping itself.
 * :func:`ensure_environment` — routes ORT's log output into Python :mod:`logging` (logger
   ``"ortsession.ort"``) so that no C++ noise is printed on stderr.
 
@@ -39,6 +44,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from ._errors import ModelLoadError, OptionError, OrtError, TerminatedError
+from ._protocols import OrtIOBinding, OrtRunOptions, OrtSession, OrtValue
 
 _EXTRAS_HINT: Final = (
     "ortsession needs ONNX Runtime, and no `onnxruntime` module is installed: install "
@@ -56,8 +62,9 @@ except ModuleNotFoundError as _exc:  # pragma: no cover - exercised in a subproc
     raise ImportError(_EXTRAS_HINT) from None
 
 __all__ = [
-    "C",
     "CPU_DEVICE",
+    "ORTVALUE",
+    "Mapped",
     "HAS_RUN_ASYNC",
     "available_providers",
     "captured_log",
@@ -65,7 +72,11 @@ __all__ = [
     "ensure_environment",
     "logger",
     "has",
+    "inference_session",
+    "io_binding",
     "ort_version",
+    "run_options",
+    "session_options",
     "require",
     "translate",
 ]
@@ -119,6 +130,82 @@ def require(feature: str, what: str, error: type[OrtError] = OrtError) -> None:
         raise error(f"{what} is not available with onnxruntime {ort_version()}: its Python "
                     f"binding lacks {feature} (added in onnxruntime {since}); upgrade "
                     f"onnxruntime (or the ONNX Runtime distribution in use) to {since} or newer")
+
+
+ORTVALUE: Final[type[OrtValue]] = C.OrtValue
+"""ORT's ``OrtValue`` class (for ``isinstance`` checks on the run path)."""
+
+
+def inference_session(so: Any, source: str | bytes) -> OrtSession:
+    """Load a model (a path or bytes) into ORT's ``InferenceSession``, not yet initialised."""
+    session: OrtSession = C.InferenceSession(so, source, isinstance(source, str), False)
+    return session
+
+
+def session_options() -> Any:
+    """Return a new ORT ``SessionOptions`` (its fields are set by ``_builder``)."""
+    return C.SessionOptions()
+
+
+def graph_optimization_level(name: str) -> Any:
+    """Return ORT's ``GraphOptimizationLevel`` member named ``name`` (``ORT_ENABLE_ALL`` …)."""
+    return getattr(C.GraphOptimizationLevel, name)
+
+
+def execution_mode(name: str) -> Any:
+    """Return ORT's ``ExecutionMode`` member named ``name`` (``ORT_SEQUENTIAL`` …)."""
+    return getattr(C.ExecutionMode, name)
+
+
+def run_options() -> OrtRunOptions:
+    """Return a new ORT ``RunOptions``."""
+    ro: OrtRunOptions = C.RunOptions()
+    return ro
+
+
+def io_binding(session: OrtSession) -> OrtIOBinding:
+    """Return a new ORT ``SessionIOBinding`` for ``session``."""
+    binding: OrtIOBinding = C.SessionIOBinding(session)
+    return binding
+
+
+def ortvalue_from_numpy(arr: Any) -> OrtValue:
+    """Make an OrtValue sharing the memory of a host numpy array of a numpy-native type."""
+    ov: OrtValue = C.OrtValue.ortvalue_from_numpy(arr, CPU_DEVICE)
+    return ov
+
+
+def empty_ortvalue(shape: list[int], onnx_type: int) -> OrtValue:
+    """Make a host OrtValue of ``shape`` and ONNX element type ``onnx_type``, ORT-allocated."""
+    ov: OrtValue = C.OrtValue.ortvalue_from_shape_and_onnx_type(shape, onnx_type, CPU_DEVICE)
+    return ov
+
+
+def ortvalue_from_raw(raw: Any, onnx_type: int) -> OrtValue:
+    """Make an OrtValue of ONNX element type ``onnx_type`` over a uint8/uint16 view of its bits."""
+    ov: OrtValue = C.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, onnx_type)
+    return ov
+
+
+_DEVICES: Final = {"cuda": "cuda", "hip": "gpu", "rocm": "gpu", "dml": "dml", "webgpu": "webgpu"}
+
+
+def output_device(session: OrtSession, index: int) -> Any:
+    """Return the ``OrtDevice`` where ``session`` places output ``index`` (host before 1.23)."""
+    if not has("input_meminfos"):  # onnxruntime < 1.23: let ORT allocate on the host
+        return CPU_DEVICE
+    info = session.output_meminfos[index]
+    name = str(info.name).lower()
+    for prefix, kind in _DEVICES.items():
+        if name.startswith(prefix):
+            factory = getattr(C.OrtDevice, kind)
+            return C.OrtDevice(factory(), C.OrtDevice.default_memory(), int(info.device_id))
+    return CPU_DEVICE
+
+
+def set_global_thread_pool_sizes(intra: int, inter: int) -> None:
+    """Create ORT's global thread pools (``configure(use_global_thread_pools=True)``)."""
+    C.set_global_thread_pool_sizes(intra, inter)
 
 
 def tensor_size_in_bytes(ov: Any, bits: int) -> int:
@@ -291,11 +378,35 @@ def clean_message(message: str) -> str:
     return text.rstrip(".") or message.strip()
 
 
-_TERMINATED = re.compile(r"terminat", re.IGNORECASE)
+def is_termination(message: str) -> bool:
+    """Tell whether an ORT failure message says the run was stopped by ``terminate()``.
+
+    The one place that recognises it: ORT raises a plain ``Fail`` whose message says it is
+    "Exiting due to terminate flag being set to true".
+    """
+    return "exiting due to terminate flag" in message.lower()
+
+
+_STATUS_PREFIX: Final = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*([A-Z_]+)\s*:")
+
+
+def status_code(exc: BaseException) -> str | None:
+    """Return ORT's status code of an exception raised by its binding (``None`` if it has none).
+
+    The name of ORT's ``OrtErrorCode`` without its ``ORT_`` prefix (``"FAIL"``,
+    ``"INVALID_ARGUMENT"``, ``"NO_SUCHFILE"`` …), read from the binding's exception class, or from
+    the ``[ONNXRuntimeError] : N : CODE :`` prefix of a message that came without one.
+    """
+    for kind in type(exc).__mro__:
+        code = _CODES.get(kind)
+        if code is not None:
+            return code
+    match = _STATUS_PREFIX.match(str(exc))
+    return match[1] if match else None
 
 
 def translate(exc: BaseException, error: type[OrtError], context: str) -> OrtError:
-    """Turn an ORT exception into ``error(context: cleaned ORT message)``.
+    """Turn an ORT exception into ``error(context: cleaned ORT message)``, its status code kept.
 
     A run stopped by ``RunOptions.terminate()`` becomes :class:`TerminatedError` whatever
     ``error`` is; a missing or invalid model file stays a :class:`ModelLoadError`.
@@ -303,9 +414,37 @@ def translate(exc: BaseException, error: type[OrtError], context: str) -> OrtErr
     message = clean_message(str(exc))
     if isinstance(exc, _LOAD_ERRORS):
         error = ModelLoadError
-    if _TERMINATED.search(message) and "exiting due to terminate flag" in message.lower():
+    if is_termination(message):
         error = TerminatedError
-    return error(f"{context}: {message}" if message else context)
+    mapped_error = error(f"{context}: {message}" if message else context)
+    mapped_error.code = status_code(exc)
+    return mapped_error
+
+
+class Mapped:
+    """Context manager mapping what ORT's binding raises in its block to an :class:`OrtError`.
+
+    ``with Mapped("run()", RunError): sess.run(...)`` turns an ORT failure into
+    ``RunError("run(): <ORT's cleaned message>")`` (see :func:`translate`), chained to the ORT
+    exception (``raise … from exc``) and carrying its status code (``OrtError.code``). The
+    package's own errors pass through unchanged. Stateless, so one instance may be shared by
+    threads; hot paths keep one per call site.
+    """
+
+    __slots__ = ("context", "error")
+
+    def __init__(self, context: str, error: type[OrtError]) -> None:
+        """Map failures to ``error(f"{context}: ...")``."""
+        self.context = context
+        self.error = error
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if exc is not None and isinstance(exc, Exception) and not isinstance(exc, OrtError):
+            raise translate(exc, self.error, self.context) from exc
 
 
 def _classes(*names: str) -> tuple[type[BaseException], ...]:
@@ -314,6 +453,16 @@ def _classes(*names: str) -> tuple[type[BaseException], ...]:
 
 
 _LOAD_ERRORS: Final = _classes("NoSuchFile", "InvalidProtobuf", "NoModel")
+_CODES: Final = {getattr(C, name): code for name, code in (
+    ("Fail", "FAIL"), ("InvalidArgument", "INVALID_ARGUMENT"), ("NoSuchFile", "NO_SUCHFILE"),
+    ("NoModel", "NO_MODEL"), ("EngineError", "ENGINE_ERROR"),
+    ("RuntimeException", "RUNTIME_EXCEPTION"), ("InvalidProtobuf", "INVALID_PROTOBUF"),
+    ("ModelLoaded", "MODEL_LOADED"), ("NotImplemented", "NOT_IMPLEMENTED"),
+    ("InvalidGraph", "INVALID_GRAPH"), ("EPFail", "EP_FAIL"),
+    ("ModelLoadCanceled", "MODEL_LOAD_CANCELED"),
+    ("ModelRequiresCompilation", "MODEL_REQUIRES_COMPILATION"), ("NotFound", "NOT_FOUND"))
+    if isinstance(getattr(C, name, None), type)}
+"""ORT's exception classes → the status code each stands for (``OrtErrorCode`` less ``ORT_``)."""
 _ORT_ERRORS: Final = (
     *_classes("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "EngineError",
               "RuntimeException", "InvalidProtobuf", "ModelLoaded", "NotImplemented",
@@ -342,10 +491,9 @@ def add_external_initializers(so: Any, names: list[str], values: list[Any]) -> N
         raise OptionError(f"session option 'external_initializers' needs ONNX Runtime's "
                           f"SessionOptions.add_external_initializers, which onnxruntime "
                           f"{ort_version()} lacks")
-    try:  # the binding reads ``._ortvalue`` of onnxruntime's Python-level OrtValue wrappers
+    # the binding reads ``._ortvalue`` of onnxruntime's Python-level OrtValue wrappers
+    with Mapped("session option 'external_initializers'", OptionError):
         add(names, [_ort.OrtValue(v) for v in values])
-    except Exception as exc:
-        raise translate(exc, OptionError, "session option 'external_initializers'") from None
 
 
 def add_external_data(so: Any, names: list[str], buffers: list[memoryview]) -> None:
@@ -361,10 +509,8 @@ def add_external_data(so: Any, names: list[str], buffers: list[memoryview]) -> N
                           f"SessionOptions.add_external_initializers_from_files_in_memory of "
                           f"onnxruntime 1.24 or newer (a model from bytes cannot use it before "
                           f"1.24); this is onnxruntime {ort_version()}")
-    try:
+    with Mapped("session option 'external_data'", OptionError):
         add(names, buffers, [b.nbytes for b in buffers])
-    except Exception as exc:
-        raise translate(exc, OptionError, "session option 'external_data'") from None
 
 
 _SPARSE_FORMATS: Final = {"ORT_SPARSE_COO": "coo", "ORT_SPARSE_CSRC": "csr",

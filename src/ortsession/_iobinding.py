@@ -45,7 +45,7 @@ def _locked(method: _F) -> _F:
 
     return cast("_F", locked)
 
-_DEVICES = {"cuda": "cuda", "hip": "gpu", "rocm": "gpu", "dml": "dml", "webgpu": "webgpu"}
+_RUN_ERRORS = _engine.Mapped("run_with_iobinding()", RunError)
 
 
 class IOBinding:
@@ -69,7 +69,7 @@ class IOBinding:
         """Create an empty binding for ``session``; prefer ``session.create_io_binding()``."""
         self._session = session
         self._generation = session.generation
-        self._binding = _engine.C.SessionIOBinding(session._sess)
+        self._binding = _engine.io_binding(session._sess)
         self._inputs: dict[str, Any] = {}
         self._outputs: dict[str, tuple[str, Tensor | None, Any]] = {}
         self._ran = False
@@ -141,7 +141,7 @@ class IOBinding:
                 if mode not in ("device", "cpu"):
                     raise OptionError(f"bind_output(): 'mode' must be 'device' or 'cpu', got "
                                       f"{mode!r}")
-                device = (_session_device(sess, index) if mode == "device"
+                device = (_engine.output_device(sess, index) if mode == "device"
                           else _engine.CPU_DEVICE)
                 self._binding.bind_output(name, device)
                 self._outputs[name] = (mode, None, None)
@@ -238,10 +238,8 @@ class IOBinding:
                 if sess is not None:
                     ro = (self._session._default_ro if run_options is None
                           else _ro_of(run_options))
-                    try:
+                    with _RUN_ERRORS:
                         sess.run_with_iobinding(self._binding, ro)
-                    except Exception as exc:
-                        raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
                     return fast
             sess = self._check()
             if not self._outputs:
@@ -252,10 +250,8 @@ class IOBinding:
             ro = self._session._default_ro if run_options is None else _ro_of(run_options)
             if self._held:
                 return self._run_held(sess, ro)
-            try:
+            with _RUN_ERRORS:
                 sess.run_with_iobinding(self._binding, ro)
-            except Exception as exc:
-                raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
             self._emulated = None
             pending = [(i, name, target, staged)
                        for i, (name, (kind, target, staged)) in enumerate(self._outputs.items())
@@ -301,17 +297,3 @@ def _ro_of(run_options: Any) -> Any:
     if not isinstance(run_options, RunOptions):
         raise OptionError(f"run_options must be a RunOptions, got {type_name(run_options)}")
     return run_options._ro
-
-
-def _session_device(sess: Any, index: int) -> Any:
-    """Return the OrtDevice where the session places output ``index``."""
-    C = _engine.C
-    if not _engine.has("input_meminfos"):  # onnxruntime < 1.23: let ORT allocate on the host
-        return _engine.CPU_DEVICE
-    info = sess.output_meminfos[index]
-    name = str(info.name).lower()
-    for prefix, kind in _DEVICES.items():
-        if name.startswith(prefix):
-            factory = getattr(C.OrtDevice, kind)
-            return C.OrtDevice(factory(), C.OrtDevice.default_memory(), int(info.device_id))
-    return _engine.CPU_DEVICE

@@ -26,7 +26,7 @@ from ._values import Optional
 
 __all__ = ["InputSpec", "convert_outputs", "prepare_feed"]
 
-_ORTVALUE: Final = _engine.C.OrtValue
+_ORTVALUE: Final = _engine.ORTVALUE
 _NDARRAY: Final = np.ndarray
 _DTYPE_TO_ET: Final = DTYPE_TO_ELEMENT_TYPE
 
@@ -215,10 +215,8 @@ def _convert_sparse(spec: InputSpec, value: Any) -> Any:
         raise InputError(f"input {spec.name!r}: expected a sparse tensor of "
                          f"{spec.info.type}, got one of {value.data_type}")
     _check_dims(spec, value.dense_shape)
-    try:
+    with _engine.Mapped(f"input {spec.name!r}", InputError):
         return value._to_ortvalue()
-    except Exception as exc:
-        raise _engine.translate(exc, InputError, f"input {spec.name!r}") from None
 
 
 def _convert_sequence(spec: InputSpec, value: Any) -> list[Any] | CSequence:
@@ -419,8 +417,7 @@ def bindable(value: Any) -> bool:
 def run_bound(sess: Any, feed: dict[str, Any], names: list[str], ro: Any,
               context: str) -> list[Any]:
     """Run through an ORT IO binding (OrtValue inputs, types numpy lacks in outputs)."""
-    C = _engine.C
-    binding = C.SessionIOBinding(sess)
+    binding = _engine.io_binding(sess)
     keep = []
     for name, v in feed.items():
         if not bindable(v):
@@ -431,10 +428,8 @@ def run_bound(sess: Any, feed: dict[str, Any], names: list[str], ro: Any,
         keep.append(bind_input_value(binding, name, v))
     for name in names:
         binding.bind_output(name, _engine.CPU_DEVICE)
-    try:
+    with _engine.Mapped(context, RunError):
         sess.run_with_iobinding(binding, ro)
-    except Exception as exc:
-        raise _engine.translate(exc, RunError, context) from None
     del keep
     return outputs_from_binding(binding)
 
@@ -465,11 +460,18 @@ def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, bound: 
             raise InputError(f"{context}: a sequence of a type numpy lacks is built through "
                              f"ORT's C API, which only Session.run() uses")
         return run_bound(sess, feed, names, ro, context)
-    try:
+    with _run_errors(context):
         results = sess.run(names, feed, ro)
-    except Exception as exc:
-        raise _engine.translate(exc, RunError, context) from None
     return convert_outputs(results)
+
+
+_RUN_ERRORS: Final = {context: _engine.Mapped(context, RunError)
+                      for context in ("run()", "run_into()", "run_with_iobinding()")}
+
+
+def _run_errors(context: str) -> _engine.Mapped:
+    """Return the error mapping of a run for ``context`` (one shared instance per call name)."""
+    return _RUN_ERRORS.get(context) or _engine.Mapped(context, RunError)
 
 
 def copy_into(target: Any, produced: Any, name: str, context: str) -> None:
@@ -579,8 +581,7 @@ def bind_output_tensor(binding: Any, name: str, target: Tensor) -> Any:
         binding.bind_ortvalue_output(name, target._ortvalue)
         return None
     if et.is_packed or et is ElementType.STRING:
-        ov = (_engine.C.OrtValue.ortvalue_from_shape_and_onnx_type(
-            list(arr.shape), int(et), _engine.CPU_DEVICE) if et.is_packed else None)
+        ov = _engine.empty_ortvalue(list(arr.shape), int(et)) if et.is_packed else None
         if ov is None:
             binding.bind_output(name, _engine.CPU_DEVICE)
         else:

@@ -38,7 +38,7 @@ class RunOptions:
         from ._options import merge_fields
 
         values = merge_fields(opts, fields, what="run option")
-        self._ro = _engine.C.RunOptions()
+        self._ro = _engine.run_options()
         self._severity = -1
         self._calls: set[RunOptions] = set()
         for key, value in values.items():
@@ -125,7 +125,7 @@ class RunOptions:
 def _blank() -> RunOptions:
     """Return run options with ORT's defaults, without parsing (one per asynchronous run)."""
     options = RunOptions.__new__(RunOptions)
-    options._ro = _engine.C.RunOptions()
+    options._ro = _engine.run_options()
     options._calls = set()
     options._severity = -1
     return options

@@ -42,6 +42,7 @@ __all__ = ["Session", "session", "session_from_bytes"]
 
 _INT64_MAX: Final = 2**63 - 1
 _MEM_TYPES: Final = {-2: "cpu_input", -1: "cpu_output", 0: "default"}
+_RUN_INTO_ERRORS: Final = _engine.Mapped("run_into()", RunError)
 
 
 class Session:
@@ -86,7 +87,7 @@ class Session:
         self._output_index = {n: i for i, n in enumerate(self._output_names)}
         self._exotic_outputs = frozenset(o.name for o in self._outputs
                                          if InputSpec.from_info(o, False).exotic)
-        self._default_ro = _engine.C.RunOptions()
+        self._default_ro = _engine.run_options()
         self._local = threading.local()
         self._c_session: Any = None  # the C API session (sequences of bfloat16 …), on first use
         self._generation += 1
@@ -250,10 +251,8 @@ class Session:
         sess = self._sess
         if not self._options.profile_file_prefix:
             return None
-        try:
+        with _engine.Mapped("end_profiling()", StateError):
             path = str(sess.end_profiling())
-        except Exception as exc:
-            raise _engine.translate(exc, StateError, "end_profiling()") from None
         if path and not os.path.isfile(path):  # ORT only logs that it could not write the file
             raise StateError(f"end_profiling(): ONNX Runtime could not write the profile file "
                              f"{os.path.abspath(path)!r} (profile_file_prefix="
@@ -273,12 +272,8 @@ class Session:
                    for k, v in opts.items()}
         sess = self._sess
         _engine.require("set_ep_dynamic_options", "set_ep_dynamic_options()", OptionError)
-        try:
+        with _engine.Mapped("set_ep_dynamic_options()", OptionError):
             sess.set_ep_dynamic_options(strings)
-        except StateError:
-            raise
-        except Exception as exc:
-            raise _engine.translate(exc, OptionError, "set_ep_dynamic_options()") from None
 
     def register_custom_op_library(self, path_or_handle: str | os.PathLike[str] |
                                    CustomOpLibrary) -> None:
@@ -390,10 +385,8 @@ class Session:
         local = self._local
         cached = getattr(local, "into", None)
         if cached is not None and cached.matches(inputs, outputs):
-            try:
+            with _RUN_INTO_ERRORS:
                 sess.run_with_iobinding(cached.binding, ro)
-            except Exception as exc:
-                raise _engine.translate(exc, RunError, "run_into()") from None
             result: Outputs = cached.result
             return result
         plan = self._bind_into(sess, inputs, outputs)
@@ -403,10 +396,8 @@ class Session:
                      or has_ortvalues(plan.feed))
             plan.fill(run_feed(sess, plan.feed, plan.names, ro, bound, "run_into()"))
             return plan.result
-        try:
+        with _RUN_INTO_ERRORS:
             sess.run_with_iobinding(plan.binding, ro)
-        except Exception as exc:
-            raise _engine.translate(exc, RunError, "run_into()") from None
         plan.finish()
         local.into = plan if plan.cacheable else None
         return plan.result
@@ -475,7 +466,7 @@ class Session:
             return _IntoPlan(None, feed, inputs, outputs, names, targets, [], cacheable=False)
         given = (inputs if isinstance(inputs, Mapping)
                  else {s.name: v for s, v in zip(self._order, inputs)})
-        binding = _engine.C.SessionIOBinding(sess)
+        binding = _engine.io_binding(sess)
         # A plan is reusable only when ORT reads every input straight from the caller's own
         # array: then in-place changes are seen, and nothing converted here can go stale.
         by_pointer = True

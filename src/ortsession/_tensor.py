@@ -806,20 +806,18 @@ def _unpack(packed: np.ndarray[Any, Any], count: int, et: ElementType) -> np.nda
 
 def ortvalue_from_array(arr: np.ndarray[Any, Any], et: ElementType) -> Any:
     """Make an ORT OrtValue for a host array (memory shared except for sub-byte types)."""
-    C = _engine.C
     if et.is_native:
-        return C.OrtValue.ortvalue_from_numpy(arr, _engine.CPU_DEVICE)
+        return _engine.ortvalue_from_numpy(arr)
     try:
         if et.is_packed:
-            ov = C.OrtValue.ortvalue_from_shape_and_onnx_type(list(arr.shape), int(et),
-                                                              _engine.CPU_DEVICE)
+            ov = _engine.empty_ortvalue(list(arr.shape), int(et))
             packed = _pack(arr, et)
             if packed.size:
                 ctypes.memmove(ov.data_ptr(), packed.ctypes.data, packed.size)
             return ov
         # np.asarray, not np.ascontiguousarray: the latter makes a 0-d array 1-d (shape [1])
         raw = np.asarray(arr, order="C").view(np.uint16 if et.bits == 16 else np.uint8)
-        return C.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, int(et))
+        return _engine.ortvalue_from_raw(raw, int(et))
     except RuntimeError as exc:  # an older ORT that does not know the type (e.g. int2 < 1.24)
         raise ElementTypeError(
             f"{et.type_name} tensors cannot be handed to onnxruntime {_engine.ort_version()}: "
