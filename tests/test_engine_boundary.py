@@ -35,11 +35,10 @@ def test_every_run_form_maps_the_same_way(call: str) -> None:
     for name, value in zip(s.input_names(), inputs):
         binding.bind_input(name, value)
     binding.bind_output(s.output_names()[0], y)
+    run = ((lambda: s.run_into(inputs, {s.output_names()[0]: y}, run_options=ro))
+           if call == "run_into" else (lambda: s.run_with_iobinding(binding, ro)))
     with pytest.raises(ort.TerminatedError) as info:
-        if call == "run_into":  # noqa: PT012 — one call either way
-            s.run_into(inputs, {s.output_names()[0]: y}, run_options=ro)
-        else:
-            s.run_with_iobinding(binding, ro)
+        run()
     # ORT's IO binding raises a plain RuntimeError ("Error in execution: ..."): no status code
     assert info.value.code is None
     assert isinstance(info.value.__cause__, RuntimeError)
