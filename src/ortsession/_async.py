@@ -40,7 +40,7 @@ from . import _engine
 from ._collections import Outputs
 from ._errors import RunError
 from ._run import convert_outputs, run_feed
-from ._run_options import RunOptions, _blank
+from ._run_options import RunOptions, blank_run_options
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -175,7 +175,7 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 
 
 def _call_options(run_options: RunOptions | None) -> RunOptions:
-    return _blank() if run_options is None else run_options._for_call()
+    return blank_run_options() if run_options is None else run_options._for_call()
 
 
 async def run(session: Session, inputs: Any, output_names: Any,

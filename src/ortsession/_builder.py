@@ -333,9 +333,9 @@ def _create(
             raise
         # ORT repeats the path ("Load model from X failed:"); the label already names it.
         reason = _LOAD_PREFIX.sub("", _engine.clean_message(str(exc)))
-        error = ModelLoadError(f"cannot load model {label}: {reason}")
-        error.code = _engine.status_code(exc)
-        raise error from exc
+        refused = ModelLoadError(f"cannot load model {label}: {reason}")
+        refused.code = _engine.status_code(exc)
+        raise refused from exc
     try:
         session.initialize_session(list(providers), provider_options_for(options, providers),
                                    set())

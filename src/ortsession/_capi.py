@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _engine
 from ._errors import InputError, OrtError, RunError
-from ._tensor import Tensor, _pack, _unpack
+from ._tensor import Tensor, pack_bits, unpack_bits
 from ._types import ElementType
 
 __all__ = ["CSequence", "CSession"]
@@ -201,7 +201,7 @@ class CSession:
 
     def _tensor_value(self, arr: np.ndarray[Any, Any], et: ElementType, created: list[Any],
                       keep: list[Any]) -> Any:
-        raw = _pack(arr, et) if et.is_packed else np.ascontiguousarray(arr)
+        raw = pack_bits(arr, et) if et.is_packed else np.ascontiguousarray(arr)
         keep.append(raw)
         shape = (ctypes.c_int64 * max(arr.ndim, 1))(*arr.shape)
         out = _P()
@@ -287,6 +287,6 @@ class CSession:
         api.check(api.GetTensorMutableData(value, ctypes.byref(data)))  # type: ignore[attr-defined]
         raw = np.frombuffer(ctypes.string_at(data, nbytes) if nbytes else b"", np.uint8)
         if et.is_packed:
-            return Tensor._wrap(_unpack(raw, count, et).reshape(shape), et)
+            return Tensor._wrap(unpack_bits(raw, count, et).reshape(shape), et)
         return Tensor._wrap(raw.view(et.dtype).reshape(shape).copy(), et)
 

@@ -19,7 +19,7 @@ from . import _engine
 from ._arraylike import foreign_array, is_foreign_array
 from ._capi import CSequence
 from ._errors import InputError, NotFoundError, RunError, TensorError
-from ._tensor import Tensor, _coerce, ortvalue_from_array, tensor_from_ortvalue, type_name
+from ._tensor import Tensor, coerce, ortvalue_from_array, tensor_from_ortvalue, type_name
 from ._typeinfo import TypeInfo
 from ._types import DTYPE_TO_ELEMENT_TYPE, ElementType, element_type, element_type_from_dtype
 from ._values import Optional
@@ -143,7 +143,7 @@ def convert_tensor_input(spec: InputSpec, value: Any) -> Any:
             raise InputError(f"input {spec.name!r}: expected a tensor ({spec.describe()}), got "
                              f"{type_name(value)}")
         try:
-            arr = _coerce(value, et, f"input {spec.name!r}")
+            arr = coerce(value, et, f"input {spec.name!r}")
         except TensorError as exc:
             raise InputError(str(exc)) from None
         if arr.ndim == 0 and spec.dims and all(d in (-1, 1) for d in spec.dims):
@@ -173,7 +173,7 @@ def _array_for(spec: InputSpec, arr: np.ndarray[Any, Any]) -> np.ndarray[Any, An
                          f"{type_name(arr)}{hint}")
     if et is ElementType.STRING:
         try:
-            return _coerce(arr, et, f"input {spec.name!r}")
+            return coerce(arr, et, f"input {spec.name!r}")
         except TensorError as exc:
             raise InputError(str(exc)) from None
     return np.asarray(arr, dtype=et.dtype, order="C")  # ascontiguousarray makes 0-d 1-d
@@ -253,7 +253,7 @@ def _exotic_sequence(spec: InputSpec, element: TypeInfo, value: Sequence[Any]) -
             tensors.append(item)
             continue
         try:
-            tensors.append(Tensor._wrap(_coerce(item, et, f"input {spec.name!r}"), et))
+            tensors.append(Tensor._wrap(coerce(item, et, f"input {spec.name!r}"), et))
         except TensorError as exc:
             raise InputError(f"{exc} (element {i} of the sequence)") from None
     return CSequence(et, tensors)

@@ -98,7 +98,7 @@ class RunOptions:
         The copy has these options' fields and terminate flag; until :meth:`_end_call`,
         :meth:`terminate` on these options reaches it too.
         """
-        call = _blank()
+        call = blank_run_options()
         self._calls.add(call)  # before copying the flag: a terminate() in between is not lost
         ro, mine = call._ro, self._ro
         ro.logid = mine.logid
@@ -122,7 +122,7 @@ class RunOptions:
                 f"log_verbosity_level={self.log_verbosity_level()})")
 
 
-def _blank() -> RunOptions:
+def blank_run_options() -> RunOptions:
     """Return run options with ORT's defaults, without parsing (one per asynchronous run)."""
     options = RunOptions.__new__(RunOptions)
     options._ro = _engine.run_options()

@@ -56,7 +56,7 @@ class Tensor:
         """
         et = element_type_from_dtype(array.dtype) if data_type is None else element_type(data_type)
         if array.dtype != et.dtype or not array.flags.c_contiguous or et is _STRING:
-            array = _coerce(array, et, "tensor data")  # strings: every element is checked
+            array = coerce(array, et, "tensor data")  # strings: every element is checked
         self._array = array
         self._etype = et
         self._ortvalue = None
@@ -155,7 +155,7 @@ class Tensor:
             raise TensorError("tobytes(): string tensors have no raw byte layout; use tolist()")
         arr = self.numpy()
         if et.is_packed:
-            return _pack(arr, et).tobytes()
+            return pack_bits(arr, et).tobytes()
         return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
 
     def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
@@ -389,7 +389,7 @@ def _operand(value: Any) -> Any:
 
 # --- creation ------------------------------------------------------------------------------
 
-def _check_shape(shape: Any, what: str = "shape") -> tuple[int, ...]:
+def check_shape(shape: Any, what: str = "shape") -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
     if isinstance(shape, np.ndarray):
@@ -431,7 +431,7 @@ def tensor(type: ElementType | str, shape: Sequence[int], data: Any = None) -> T
     [1.0, 2.0]
     """
     et = element_type(type)
-    dims = _check_shape(shape)
+    dims = check_shape(shape)
     if data is None:
         return Tensor._wrap(_filled(dims, et, "" if et is _STRING else None), et)
     if isinstance(data, Tensor):
@@ -439,10 +439,10 @@ def tensor(type: ElementType | str, shape: Sequence[int], data: Any = None) -> T
     elif is_foreign_array(data):  # PyTorch, CuPy, JAX, DLPack or __array__ objects: shared
         data = foreign_array(data, "tensor data")
     if _is_scalar(data):
-        value = _coerce(np.asarray(data) if et is not _STRING else data, et, "tensor data")
+        value = coerce(np.asarray(data) if et is not _STRING else data, et, "tensor data")
         return Tensor._wrap(_filled(dims, et, value.reshape(()) if et is not _STRING else value),
                             et)
-    arr = _coerce(data, et, "tensor data")
+    arr = coerce(data, et, "tensor data")
     return Tensor._wrap(_fit_shape(arr, dims, "tensor data"), et)
 
 
@@ -481,7 +481,7 @@ def tensor_from_bytes(type: ElementType | str, shape: Sequence[int],
         TensorError: string type, or ``len(data)`` differs from what ``shape`` needs.
     """
     et = element_type(type)
-    dims = _check_shape(shape)
+    dims = check_shape(shape)
     if et is _STRING:
         raise TensorError("tensor_from_bytes(): string tensors cannot be made from raw bytes; "
                           "use tensor('string', shape, [...])")
@@ -501,7 +501,7 @@ def tensor_from_bytes(type: ElementType | str, shape: Sequence[int],
             raise TensorError(f"tensor_from_bytes(): {et.type_name} shape {list(dims)} uses the "
                               f"low {used} bits of the last byte; its padding bits must be zero, "
                               f"got {packed[-1]:#04x}")
-        return Tensor._wrap(_unpack(packed, count, et).reshape(dims), et)
+        return Tensor._wrap(unpack_bits(packed, count, et).reshape(dims), et)
     arr = np.frombuffer(buf, dtype=et.dtype.newbyteorder("<")).astype(et.dtype, copy=True)
     return Tensor._wrap(arr.reshape(dims), et)
 
@@ -520,7 +520,7 @@ def _is_scalar(data: Any) -> bool:
 
 # --- checked conversion -----------------------------------------------------------------------
 
-def _coerce(data: Any, et: ElementType, what: str) -> np.ndarray[Any, Any]:
+def coerce(data: Any, et: ElementType, what: str) -> np.ndarray[Any, Any]:
     """Convert ``data`` to an array of ``et.dtype``, refusing values that do not fit."""
     if et is _STRING:
         return _coerce_strings(data, what)
@@ -776,7 +776,7 @@ def _plain(arr: np.ndarray[Any, Any], et: ElementType) -> np.ndarray[Any, Any]:
     return arr.astype(np.int8 if et.name.startswith("INT") else np.uint8)
 
 
-def _pack(arr: np.ndarray[Any, Any], et: ElementType) -> np.ndarray[Any, Any]:
+def pack_bits(arr: np.ndarray[Any, Any], et: ElementType) -> np.ndarray[Any, Any]:
     bits = et.bits
     per = 8 // bits
     mask = (1 << bits) - 1
@@ -791,7 +791,7 @@ def _pack(arr: np.ndarray[Any, Any], et: ElementType) -> np.ndarray[Any, Any]:
     return out
 
 
-def _unpack(packed: np.ndarray[Any, Any], count: int, et: ElementType) -> np.ndarray[Any, Any]:
+def unpack_bits(packed: np.ndarray[Any, Any], count: int, et: ElementType) -> np.ndarray[Any, Any]:
     bits = et.bits
     per = 8 // bits
     mask = np.uint8((1 << bits) - 1)
@@ -811,7 +811,7 @@ def ortvalue_from_array(arr: np.ndarray[Any, Any], et: ElementType) -> Any:
     try:
         if et.is_packed:
             ov = _engine.empty_ortvalue(list(arr.shape), int(et))
-            packed = _pack(arr, et)
+            packed = pack_bits(arr, et)
             if packed.size:
                 ctypes.memmove(ov.data_ptr(), packed.ctypes.data, packed.size)
             return ov
@@ -840,7 +840,7 @@ def _host_array(ov: Any, et: ElementType) -> np.ndarray[Any, Any]:
     buf._owner = ov  # type: ignore[attr-defined]  # keeps ORT's buffer alive with the view
     raw: np.ndarray[Any, Any] = np.frombuffer(memoryview(buf), dtype=np.uint8)
     if et.is_packed:
-        return _unpack(raw, math.prod(shape), et).reshape(shape)
+        return unpack_bits(raw, math.prod(shape), et).reshape(shape)
     view: np.ndarray[Any, Any] = raw.view(et.dtype).reshape(shape)
     return view
 

@@ -81,10 +81,10 @@ def box_iou(a: Any, b: Any) -> Array:
     """IoU of every ``[x1, y1, x2, y2]`` box of ``a`` with every box of ``b``: ``[Na, Nb]``."""
     x = _boxes(a, "a", 4).astype(np.float64)
     y = _boxes(b, "b", 4).astype(np.float64)
-    return _iou_matrix(x, y)
+    return iou_matrix(x, y)
 
 
-def _iou_matrix(x: Array, y: Array) -> Array:
+def iou_matrix(x: Array, y: Array) -> Array:
     lt = np.maximum(x[:, None, :2], y[None, :, :2])
     rb = np.minimum(x[:, None, 2:], y[None, :, 2:])
     wh = np.clip(rb - lt, 0, None)
@@ -164,7 +164,7 @@ def nms(boxes: Any, scores: Any, opts: Mapping[str, Any] | None = None, /,
     return _greedy(order, rows, iou, top_k)
 
 
-def _corners(r: Array) -> Array:
+def box_corners(r: Array) -> Array:
     """Corners ``[N, 4, 2]`` of rotated boxes ``[N, 5]``, in order around the box."""
     cx, cy, w, h, a = (r[:, k] for k in range(5))
     c, s = np.cos(a), np.sin(a)
@@ -180,7 +180,7 @@ def box_points(rotated_boxes: Any) -> Array:
     arr = float_array(rotated_boxes, "rotated_boxes", ndim=(1, 2))
     single = arr.ndim == 1
     r = _boxes(arr, "rotated_boxes", 5, single=single).astype(np.float64)
-    pts = _corners(r)
+    pts = box_corners(r)
     return pts[0] if single else pts
 
 
@@ -250,7 +250,7 @@ def rotated_iou(a: Any, b: Any) -> Any:
     single = x.ndim == 1 and y.ndim == 1
     ra = _boxes(x, "a", 5, single=x.ndim == 1).astype(np.float64)
     rb = _boxes(y, "b", 5, single=y.ndim == 1).astype(np.float64)
-    pa, pb = _corners(ra), _corners(rb)
+    pa, pb = box_corners(ra), box_corners(rb)
     na, nb = pa.shape[0], pb.shape[0]
     iou = _pair_iou(np.repeat(pa, nb, axis=0), np.tile(pb, (na, 1, 1))).reshape(na, nb)
     return float(iou[0, 0]) if single else iou
@@ -269,7 +269,7 @@ def rotated_nms(boxes: Any, scores: Any, opts: Mapping[str, Any] | None = None, 
     s = _scores(scores, r.shape[0])
     top_k = opt_int(o, "top_k", None, where, low=1)
     order, iou = _candidates(s, o, where)
-    corners = _corners(r)
+    corners = box_corners(r)
 
     def rows(i: int, rest: Array) -> Array:
         pa = np.broadcast_to(corners[i], (rest.size, 4, 2))

@@ -16,7 +16,7 @@ import numpy as np
 
 from ortsession._errors import OptionError, TensorError
 
-from ._boxes import _corners, nms, rotated_nms, xywh_to_xyxy
+from ._boxes import box_corners, nms, rotated_nms, xywh_to_xyxy
 from ._common import (
     Array,
     as_array,
@@ -30,7 +30,7 @@ from ._common import (
     shape_text,
     show,
 )
-from ._keypoints import _transform, scale_boxes
+from ._keypoints import scale_boxes, transform_parts
 
 __all__ = ["Decoder", "Detections", "create_decoder", "decode_dense_detection",
            "decode_matrix_candidates", "decode_yolo", "decode_yolo_obb",
@@ -221,7 +221,7 @@ def _decode(output: Any, s: Mapping[str, Any], o: Mapping[str, Any], where: str)
 
 
 def _scale_rotated(boxes: Array, transform: Any) -> Array:
-    sx, sy, ox, oy, cx, cy = _transform(transform)
+    sx, sy, ox, oy, cx, cy = transform_parts(transform)
     out = np.array(boxes, dtype=np.float64)
     out[:, 0] = (out[:, 0] - ox) / sx + cx
     out[:, 1] = (out[:, 1] - oy) / sy + cy
@@ -474,7 +474,7 @@ def obb_records_from_rows(rows: Any, scores: Any, class_ids: Any, angles: Any = 
     s = _vector(scores, n, "scores").astype(np.float64)
     c = _vector(class_ids, n, "class_ids").astype(np.int64)
     keep = _keep(keep_indices, n)
-    pts = _corners(r[keep]).tolist()
+    pts = box_corners(r[keep]).tolist()
     return [{"cx": row[0], "cy": row[1], "width": row[2], "height": row[3], "angle": row[4],
              "box": row, "points": p, "score": sc, "class_id": ci, "row_index": ri}
             for row, p, sc, ci, ri in zip(r[keep].tolist(), pts, s[keep].tolist(),

@@ -17,7 +17,7 @@ import numpy as np
 
 from ortsession._errors import OptionError, TensorError
 
-from ._boxes import _iou_matrix
+from ._boxes import iou_matrix
 from ._common import (
     Array,
     float_array,
@@ -36,7 +36,7 @@ _POINT_OPTIONS: Final = frozenset({"x_index", "y_index", "keypoint_dim", "point_
 _TRACKER_OPTIONS: Final = frozenset({"iou_threshold", "max_age", "min_hits"})
 
 
-def _transform(transform: Any) -> tuple[float, float, float, float, float, float]:
+def transform_parts(transform: Any) -> tuple[float, float, float, float, float, float]:
     """``(scale_x, scale_y, offset_x, offset_y, crop_x, crop_y)`` of a transform."""
     t = asdict(transform) if is_dataclass(transform) and not isinstance(transform, type) else (
         transform)
@@ -66,7 +66,7 @@ def scale_boxes(boxes: Any, transform: Any) -> Array:
     b = float_array(boxes, "boxes", ndim=(1, 2))
     if b.shape[-1] != 4:
         raise TensorError(f"boxes: expected [N, 4] boxes, got {shape_text(b.shape)}")
-    sx, sy, ox, oy, cx, cy = _transform(transform)
+    sx, sy, ox, oy, cx, cy = transform_parts(transform)
     scale = np.array([sx, sy, sx, sy], dtype=b.dtype)
     offset = np.array([ox, oy, ox, oy], dtype=b.dtype)
     crop = np.array([cx, cy, cx, cy], dtype=b.dtype)
@@ -106,7 +106,7 @@ def scale_points(points: Any, transform: Any, opts: Mapping[str, Any] | None = N
         raise TensorError(f"points: expected a last dimension of at least 2, got "
                           f"{shape_text(p.shape)}")
     xi, yi = _xy(o, where, p.shape[-1])
-    sx, sy, ox, oy, cx, cy = _transform(transform)
+    sx, sy, ox, oy, cx, cy = transform_parts(transform)
     p[..., xi] = (p[..., xi] - ox) / sx + cx
     p[..., yi] = (p[..., yi] - oy) / sy + cy
     return np.asarray(p)
@@ -170,7 +170,7 @@ def scale_keypoints(points: Any, transform: Any, opts: Mapping[str, Any] | None 
     if p.shape[-1] < 2:
         raise TensorError(f"points: keypoints need at least x and y, got {shape_text(shape)}")
     xi, yi = _xy(o, where, p.shape[-1])
-    sx, sy, ox, oy, cx, cy = _transform(transform)
+    sx, sy, ox, oy, cx, cy = transform_parts(transform)
     p[..., xi] = (p[..., xi] - ox) / sx + cx
     p[..., yi] = (p[..., yi] - oy) / sy + cy
     return p.reshape(shape)
@@ -255,7 +255,7 @@ class Tracker:
         matched_d: dict[int, int] = {}
         if live and boxes.shape[0]:
             old = np.asarray([t["box"] for t in live], dtype=np.float64)
-            iou = _iou_matrix(old, boxes)
+            iou = iou_matrix(old, boxes)
             pairs = np.argwhere(iou > self._iou)
             order = np.argsort(-iou[pairs[:, 0], pairs[:, 1]], kind="stable")
             for ti, di in pairs[order]:  # greedy assignment over candidate pairs only
