@@ -23,6 +23,7 @@ from ._builder import ProviderFallbackWarning
 from ._collections import MemoryInfo, ModelMetadata, NamedValues, Outputs
 from ._config import configure
 from ._coreml import resolve_coreml_options
+from ._creation import tensor, tensor_from_bytes
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._engine import ort_version as version
 from ._errors import (
@@ -45,7 +46,7 @@ from ._providers import available_short_names as providers
 from ._run_options import RunOptions, run_options
 from ._session import Session, session, session_from_bytes
 from ._sparse import SparseTensor
-from ._tensor import Tensor, tensor, tensor_from_bytes
+from ._tensor import Tensor
 from ._typeinfo import TypeInfo
 from ._types import ElementType, element_type_names
 from ._values import Optional, optional

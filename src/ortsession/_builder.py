@@ -258,7 +258,7 @@ def _ort_session_options(
         with _engine.Mapped(f"session option 'config_entries'[{key!r}]={value!r}", OptionError):
             so.add_session_config_entry(key, value)
     if options.external_initializers:
-        from ._tensor import ortvalue_from_array
+        from ._ortvalues import ortvalue_from_array
 
         _engine.add_external_initializers(
             so, list(options.external_initializers),

@@ -25,7 +25,8 @@ import numpy as np
 
 from . import _engine
 from ._errors import InputError, OrtError, RunError
-from ._tensor import Tensor, pack_bits, unpack_bits
+from ._packing import pack_bits, unpack_bits
+from ._tensor import Tensor
 from ._types import ElementType
 
 __all__ = ["CSequence", "CSession"]
@@ -231,7 +232,7 @@ class CSession:
 
             return self._tensor_value(value, element_type_from_dtype(value.dtype), created, keep)
         if isinstance(value, _engine.ORTVALUE) and value.is_tensor():
-            from ._tensor import tensor_from_ortvalue
+            from ._creation import tensor_from_ortvalue
 
             t = tensor_from_ortvalue(value)
             return self._tensor_value(t.numpy(), t.element_type, created, keep)

@@ -11,6 +11,8 @@ import numpy as np
 
 from . import _engine
 from ._collections import Outputs
+from ._conversion import type_name
+from ._creation import tensor, tensor_from_ortvalue
 from ._errors import InputError, NotFoundError, OptionError, RunError, StateError
 from ._run import (
     bind_input_value,
@@ -24,7 +26,7 @@ from ._run import (
     run_feed,
 )
 from ._run_options import RunOptions
-from ._tensor import Tensor, tensor, tensor_from_ortvalue, type_name
+from ._tensor import Tensor
 from ._values import Optional
 
 if TYPE_CHECKING:

@@ -18,8 +18,11 @@ import numpy as np
 from . import _engine
 from ._arraylike import foreign_array, is_foreign_array
 from ._capi import CSequence
+from ._conversion import coerce, type_name
+from ._creation import tensor_from_ortvalue
 from ._errors import InputError, NotFoundError, RunError, TensorError
-from ._tensor import Tensor, coerce, ortvalue_from_array, tensor_from_ortvalue, type_name
+from ._ortvalues import ortvalue_from_array
+from ._tensor import Tensor
 from ._typeinfo import TypeInfo
 from ._types import DTYPE_TO_ELEMENT_TYPE, ElementType, element_type, element_type_from_dtype
 from ._values import Optional

@@ -13,6 +13,7 @@ import numpy as np
 from . import _config, _engine
 from ._builder import BuiltSession, build_session, file_identity
 from ._collections import MemoryInfo, ModelMetadata, Outputs
+from ._conversion import type_name
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
 from ._options import SessionOptions, option_string, parse_session_options
@@ -32,7 +33,7 @@ from ._run import (
     run_feed,
 )
 from ._run_options import RunOptions
-from ._tensor import Tensor, type_name
+from ._tensor import Tensor
 from ._typeinfo import TypeInfo, typeinfo_from_nodearg
 
 if TYPE_CHECKING:

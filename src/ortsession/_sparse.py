@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from . import _engine
+from ._conversion import check_shape, coerce, type_name
 from ._errors import TensorError
-from ._tensor import Tensor, check_shape, coerce, type_name
+from ._tensor import Tensor
 from ._types import ElementType, element_type, element_type_from_dtype
 
 __all__ = ["SparseTensor"]
