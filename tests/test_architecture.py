@@ -18,25 +18,16 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
-
-
 def _imports(path: Path) -> list[tuple[str, list[str], int]]:
-    """Each import of a module (``(absolute module, imported names, line)``), type-only ones
-    (``if TYPE_CHECKING:``) left out, lazy ones (inside functions) included."""
+    """Each import of a module (``(absolute module, imported names, line)``): lazy ones (inside
+    functions) and type-only ones (``if TYPE_CHECKING:``) included — a type-only cycle ties two
+    modules together as much as a runtime one."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rsplit(
         ".", 1)[0]
     found: list[tuple[str, list[str], int]] = []
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             found.extend((alias.name, [], node.lineno) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
