@@ -7,7 +7,7 @@ import pytest
 
 import models
 import ortsession as ort
-from ortsession import _engine
+from ortsession import _engine, _messages
 
 X = np.array([[1.0, 2.0]], np.float32)
 
@@ -66,8 +66,8 @@ def test_status_codes_and_termination_are_read_in_one_place() -> None:
     assert _engine.status_code(ValueError("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : x")) == (
         "INVALID_ARGUMENT")
     assert _engine.status_code(ValueError("no status")) is None
-    assert _engine.is_termination("Exiting due to terminate flag being set to true.")
-    assert not _engine.is_termination("the run was terminated by a kernel")
+    assert _messages.is_termination("Exiting due to terminate flag being set to true.")
+    assert not _messages.is_termination("the run was terminated by a kernel")
     error = _engine.translate(RuntimeError("[ONNXRuntimeError] : 1 : FAIL : Exiting due to "
                                            "terminate flag being set to true."),
                               ort.RunError, "run()")

@@ -20,7 +20,6 @@ import typing as _typing
 
 from ._batcher import Batcher
 from ._builder import ProviderFallbackWarning
-from ._collections import MemoryInfo, ModelMetadata, NamedValues, Outputs
 from ._config import configure
 from ._coreml import resolve_coreml_options
 from ._creation import tensor, tensor_from_bytes
@@ -41,7 +40,10 @@ from ._errors import (
     TerminatedError,
 )
 from ._iobinding import IOBinding
+from ._model_info import MemoryInfo, ModelMetadata
+from ._optional import Optional, optional
 from ._options import SessionOptions
+from ._outputs import NamedValues, Outputs
 from ._providers import available_short_names as providers
 from ._run_options import RunOptions, run_options
 from ._session import Session, session, session_from_bytes
@@ -49,7 +51,6 @@ from ._sparse import SparseTensor
 from ._tensor import Tensor
 from ._typeinfo import TypeInfo
 from ._types import ElementType, element_type_names
-from ._values import Optional, optional
 
 if _typing.TYPE_CHECKING:
     from . import models as models

@@ -37,9 +37,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from . import _engine
-from ._collections import Outputs
 from ._errors import RunError
 from ._execution import convert_outputs, run_feed
+from ._outputs import Outputs
 from ._run_options import RunOptions, blank_run_options
 
 if TYPE_CHECKING:

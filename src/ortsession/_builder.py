@@ -25,8 +25,10 @@ from typing import Any
 from . import _config, _engine
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import CustomOpLibraryError, ModelLoadError, OptionError, ProviderError
-from ._guard import check_external_data, check_model_bytes
+from ._messages import clean_message
 from ._options import SessionOptions
+from ._ortlog import captured_log
+from ._prechecks import check_external_data, check_model_bytes
 from ._providers import CPU, Provider, short_name
 
 __all__ = ["BuiltSession", "ProviderFallbackWarning", "build_session", "file_identity",
@@ -120,7 +122,7 @@ def _build(options: SessionOptions, source: str | bytes, label: str, ort_options
         return _fell_back(session, reason, stacklevel)
 
     try:
-        with _engine.captured_log() as log:
+        with captured_log() as log:
             session = _create(ort_options, source, label, requested, options)
     except _InitError as exc:
         # Tell a provider failure from a model problem: the model must work on CPU alone.
@@ -310,7 +312,7 @@ class _InitError(Exception):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.cause = cause
-        self.message = _engine.clean_message(str(cause))
+        self.message = clean_message(str(cause))
 
     def as_model_error(self, label: str) -> ModelLoadError:
         error = ModelLoadError(f"cannot create a session for model {label}: {self.message}")
@@ -332,7 +334,7 @@ def _create(
         if not _engine.is_ort_exception(exc):
             raise
         # ORT repeats the path ("Load model from X failed:"); the label already names it.
-        reason = _LOAD_PREFIX.sub("", _engine.clean_message(str(exc)))
+        reason = _LOAD_PREFIX.sub("", clean_message(str(exc)))
         refused = ModelLoadError(f"cannot load model {label}: {reason}")
         refused.code = _engine.status_code(exc)
         raise refused from exc

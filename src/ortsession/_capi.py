@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _engine
 from ._errors import InputError, OrtError, RunError
+from ._messages import clean_message
 from ._packing import pack_bits, unpack_bits
 from ._tensor import Tensor
 from ._types import ElementType
@@ -122,7 +123,7 @@ class _Api:
             return
         message = (self.GetErrorMessage(status) or b"").decode("utf-8", "replace")  # type: ignore[attr-defined]
         self.ReleaseStatus(status)  # type: ignore[attr-defined]
-        text = _engine.clean_message(message)
+        text = clean_message(message)
         raise error(f"{context}: {text}" if context else text)
 
 

@@ -33,17 +33,15 @@ a clear :class:`~ortsession.OrtError` from :func:`require` naming it:
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import logging
 import os
 import re
-import sys
 import threading
-from collections.abc import Iterator
 from typing import Any, Final
 
 from ._errors import ModelLoadError, OptionError, OrtError, TerminatedError
+from ._messages import clean_message, is_termination, status_in_message
 from ._protocols import OrtIOBinding, OrtRunOptions, OrtSession, OrtValue
 
 _EXTRAS_HINT: Final = (
@@ -67,8 +65,6 @@ __all__ = [
     "Mapped",
     "HAS_RUN_ASYNC",
     "available_providers",
-    "captured_log",
-    "clean_message",
     "ensure_environment",
     "logger",
     "has",
@@ -93,7 +89,7 @@ HAS_RUN_ASYNC: Final = hasattr(C.InferenceSession, "run_async")
 """Whether ORT's binding has ``InferenceSession.run_async`` (a run on ORT's intra-op thread pool
 that calls back when done; ORT 1.16 and later)."""
 
-_PY_LEVELS: Final = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+PY_LEVELS: Final = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
 
 LOG_FORWARDING: Final = hasattr(C, "set_default_logger_callback")
 """True when this ORT routes its log to Python (1.32+); else its log is silenced (severity 4)."""
@@ -105,9 +101,10 @@ def _version() -> tuple[int, int]:
 
 CHECKS_EXTERNAL_DATA: Final = _version() >= (1, 24)
 """True when ORT itself refuses external data outside the model's folder (a behaviour, not an
-API: the one place decided by version); before 1.24 ``_guard.check_external_data`` does it."""
+API: the one place decided by version); before 1.24 ``_prechecks.check_external_data`` does it."""
 
-_SILENT: Final = 4  # ORT's "fatal": nothing is logged short of an abort
+SILENT: Final = 4
+"""ORT's log severity "fatal": nothing is logged short of an abort."""
 
 _FEATURES: Final = {  # name: (present in this binding, the first onnxruntime that has it)
     "set_global_thread_pool_sizes": (hasattr(C, "set_global_thread_pool_sizes"), "1.23"),
@@ -223,7 +220,7 @@ def log_severity(requested: int) -> int:
 
     As asked where ORT's log reaches Python, else 4 (fatal), so that nothing reaches stderr.
     """
-    return requested if LOG_FORWARDING or requested < 0 else _SILENT
+    return requested if LOG_FORWARDING or requested < 0 else SILENT
 
 
 _env_lock = threading.Lock()
@@ -247,7 +244,7 @@ def all_providers() -> list[str]:
 
 
 def _forward_log(severity: int, category: str, logid: str, location: str, message: str) -> None:
-    level = _PY_LEVELS[min(max(severity, 0), 4)]
+    level = PY_LEVELS[min(max(severity, 0), 4)]
     if logger.isEnabledFor(level):
         logger.log(level, "[%s] %s", logid or category, clean_message(message))
 
@@ -267,127 +264,18 @@ def ensure_environment(log_severity_level: int | None = None) -> None:
             if LOG_FORWARDING:
                 C.set_default_logger_callback(_forward_log, _default_severity)
             else:
-                C.set_default_logger_severity(_SILENT)
+                C.set_default_logger_severity(SILENT)
             _env_ready = True
 
 
-class _Keep(logging.Handler):
-    def __init__(self, into: list[str]) -> None:
-        super().__init__(logging.WARNING)
-        self.into = into
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.into.append(record.getMessage().split("] ", 1)[-1])
-
-
-_ORT_LINE: Final = re.compile(r"\[([VIWEF]):onnxruntime:[^\]]*\]\s*(.*?)(?:\x1b\[[0-9;]*m)*$")
-_ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
-_capture_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def captured_log() -> Iterator[list[str]]:
-    """Collect ORT's warning and error messages logged while the block runs.
-
-    For example why a provider failed to load, which ORT only logs. They come cleaned, in the
-    list yielded. With log forwarding (1.32+) they are read from :data:`logger`. Without it,
-    ORT's default logger is opened to warnings for the block and file descriptor 2 is
-    redirected to a temporary file, so nothing reaches the terminal: ORT's lines are collected
-    (and passed to :data:`logger`), any other line written meanwhile is written back to stderr
-    afterwards.
-    Callers use it around session creation, never around runs.
-    """
-    messages: list[str] = []
-    if LOG_FORWARDING:
-        handler = _Keep(messages)
-        logger.addHandler(handler)
-        try:
-            yield messages
-        finally:
-            logger.removeHandler(handler)
-        return
-    import tempfile
-
-    with _capture_lock, tempfile.TemporaryFile() as sink:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            os.dup2(sink.fileno(), 2)
-            C.set_default_logger_severity(2)
-            try:
-                yield messages
-            finally:
-                C.set_default_logger_severity(_SILENT)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        sink.seek(0)
-        others: list[str] = []
-        for line in sink.read().decode("utf-8", "replace").splitlines():
-            match = _ORT_LINE.search(line)
-            if match:
-                message = clean_message(match[2])
-                level = _PY_LEVELS[min("VIWEF".index(match[1]), 4)]
-                logger.log(level, "[Default] %s", message)
-                if level >= logging.WARNING:
-                    messages.append(message)
-            elif _ANSI.sub("", line).strip():
-                others.append(line)
-        if others:
-            with contextlib.suppress(Exception):
-                sys.stderr.write("\n".join(others) + "\n")
+def set_logger_severity(severity: int) -> None:
+    """Set the severity of ORT's default logger (without log forwarding: its stderr output)."""
+    C.set_default_logger_severity(severity)
 
 
 def environment_created() -> bool:
     """Tell whether :func:`ensure_environment` has run in this process."""
     return _env_ready
-
-
-_PREFIX = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*")
-_LOCATION = re.compile(r"(?:[A-Za-z]:)?[\w./\\-]+\.(?:cc|cpp|cxx|h|hpp|cu)\b(?::\d+)?\s*")
-
-
-def _skip_signature(text: str) -> str:
-    """Drop a leading C++ function signature (``void ns::f(const T<U>&) ``, ``<lambda(..)>``)."""
-    head = text.split("(", 1)[0]
-    if "::" not in head and not head.lstrip().startswith("<lambda"):
-        return text
-    depth = 0
-    seen_call = False
-    for i, ch in enumerate(text):
-        if ch in "(<":
-            depth += 1
-        elif ch in ")>":
-            depth -= 1
-            if depth == 0 and ch == ")":
-                seen_call = True
-        elif ch == " " and depth == 0 and seen_call:
-            return text[i + 1:]
-    return text
-
-
-def clean_message(message: str) -> str:
-    """Strip ORT's status prefix, C++ source locations and function signatures."""
-    text = _PREFIX.sub("", message.strip())
-    parts: list[str] = []
-    for piece in _LOCATION.split(text):
-        parts.append(_skip_signature(piece) if parts else piece)
-    text = re.sub(r"\s{2,}", " ", " ".join(p.strip() for p in parts if p.strip())).strip()
-    text = _PREFIX.sub("", text)  # a status behind a location ("x.cc:12 f() [ONNXRuntimeError]")
-    return text.rstrip(".") or message.strip()
-
-
-def is_termination(message: str) -> bool:
-    """Tell whether an ORT failure message says the run was stopped by ``terminate()``.
-
-    The one place that recognises it: ORT raises a plain ``Fail`` whose message says it is
-    "Exiting due to terminate flag being set to true".
-    """
-    return "exiting due to terminate flag" in message.lower()
-
-
-_STATUS_PREFIX: Final = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*([A-Z_]+)\s*:")
 
 
 def status_code(exc: BaseException) -> str | None:
@@ -401,8 +289,7 @@ def status_code(exc: BaseException) -> str | None:
         code = _CODES.get(kind)
         if code is not None:
             return code
-    match = _STATUS_PREFIX.match(str(exc))
-    return match[1] if match else None
+    return status_in_message(str(exc))
 
 
 def translate(exc: BaseException, error: type[OrtError], context: str) -> OrtError:

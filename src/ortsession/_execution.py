@@ -17,6 +17,7 @@ from ._capi import CSequence
 from ._conversion import type_name
 from ._creation import tensor_from_ortvalue
 from ._errors import InputError, OptionError, RunError
+from ._messages import clean_message
 from ._protocols import OrtRunOptions
 from ._run_options import RunOptions
 from ._tensor import Tensor
@@ -175,7 +176,7 @@ def outputs_from_binding(binding: Any) -> list[Any]:
             except Exception as exc:
                 raise RunError(f"ORT's Python binding cannot return output {i} "
                                f"({ov.data_type()}) together with tensor types numpy lacks: "
-                               f"{_engine.clean_message(str(exc))}") from None
+                               f"{clean_message(str(exc))}") from None
         values.append(convert_value(copied[i]))
     return values
 

@@ -20,11 +20,11 @@ from ._arraylike import foreign_array, is_foreign_array
 from ._capi import CSequence
 from ._conversion import coerce, type_name
 from ._errors import InputError, NotFoundError, TensorError
+from ._optional import Optional
 from ._ortvalues import ortvalue_from_array
 from ._tensor import Tensor
 from ._typeinfo import TypeInfo
 from ._types import ElementType, element_type, element_type_from_dtype
-from ._values import Optional
 
 __all__ = ["InputSpec", "check_output_names", "convert_input", "is_exotic", "prepare_feed"]
 

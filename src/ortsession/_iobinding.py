@@ -10,7 +10,6 @@ from typing import Any, Protocol, TypeVar, cast
 import numpy as np
 
 from . import _engine
-from ._collections import Outputs
 from ._conversion import type_name
 from ._creation import tensor, tensor_from_ortvalue
 from ._errors import InputError, NotFoundError, OptionError, RunError, StateError
@@ -24,12 +23,13 @@ from ._execution import (
     run_feed,
 )
 from ._feeds import convert_input
+from ._optional import Optional
+from ._outputs import Outputs
 from ._preallocated import bind_output_tensor, check_target, copy_back
 from ._protocols import OrtRunOptions, OrtSession
 from ._run_options import RunOptions
 from ._signature import Signature
 from ._tensor import Tensor
-from ._values import Optional
 
 __all__ = ["IOBinding"]
 

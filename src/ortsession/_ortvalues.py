@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _engine
 from ._errors import ElementTypeError, TensorError
+from ._messages import clean_message
 from ._packing import pack_bits, unpack_bits
 from ._protocols import OrtValue
 from ._types import ElementType
@@ -37,7 +38,7 @@ def ortvalue_from_array(arr: np.ndarray[Any, Any], et: ElementType) -> OrtValue:
     except RuntimeError as exc:  # an older ORT that does not know the type (e.g. int2 < 1.24)
         raise ElementTypeError(
             f"{et.type_name} tensors cannot be handed to onnxruntime {_engine.ort_version()}: "
-            f"its binding does not know the element type ({_engine.clean_message(str(exc))}); "
+            f"its binding does not know the element type ({clean_message(str(exc))}); "
             f"newer onnxruntime versions do") from None
 
 

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from . import _engine
-from ._collections import Outputs
 from ._conversion import type_name
 from ._creation import tensor_from_ortvalue
 from ._errors import InputError, NotFoundError
 from ._execution import bind_input_value, bindable, copy_into, outputs_from_binding
 from ._feeds import InputSpec, prepare_feed
+from ._outputs import Outputs
 from ._protocols import OrtSession
 from ._signature import Signature
 from ._tensor import Tensor

@@ -7,30 +7,27 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
-import numpy as np
-
 from . import _config, _engine
 from ._builder import BuiltSession, build_session, file_identity
-from ._collections import MemoryInfo, ModelMetadata, Outputs
 from ._conversion import type_name
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
-from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
+from ._errors import InputError, ModelLoadError, OptionError, RunError, StateError
 from ._execution import has_c_values, has_ortvalues, ort_run_options, run_feed
 from ._feeds import check_output_names, prepare_feed
 from ._iobinding import IOBinding
+from ._model_info import ModelMetadata, host_memory_infos, memory_infos, model_metadata
 from ._options import SessionOptions, option_string, parse_session_options
+from ._outputs import Outputs
 from ._preallocated import bind_into
 from ._protocols import OrtRunOptions, OrtSession
 from ._providers import short_name
 from ._run_options import RunOptions
 from ._signature import Signature
 from ._tensor import Tensor
-from ._typeinfo import TypeInfo
+from ._typeinfo import TypeInfo, find_info
 
 __all__ = ["Session", "session", "session_from_bytes"]
 
-_INT64_MAX: Final = 2**63 - 1
-_MEM_TYPES: Final = {-2: "cpu_input", -1: "cpu_output", 0: "default"}
 _RUN_INTO_ERRORS: Final = _engine.Mapped("run_into()", RunError)
 
 
@@ -147,65 +144,27 @@ class Session:
 
     def _info(self, infos: tuple[TypeInfo, ...], what: str, key: str | int) -> TypeInfo:
         self._sess  # noqa: B018
-        if isinstance(key, str):
-            for info in infos:
-                if info.name == key:
-                    return info
-            raise NotFoundError(f"no {what} named {key!r}; {what} names: "
-                                f"{[i.name for i in infos]}")
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            if 0 <= key < len(infos):
-                return infos[int(key)]
-            raise NotFoundError(f"{what} index {key} out of range: the model has {len(infos)} "
-                                f"{what}(s), indices 0..{len(infos) - 1}")
-        raise NotFoundError(f"{what} must be given by name (str) or 0-based index (int), got "
-                            f"{key!r}")
+        return find_info(infos, what, key)
 
     def memory_info_for_inputs(self) -> Outputs:
         """Return where ORT expects each input: a collection indexed by position and name."""
         sess = self._sess
         if not _engine.has("input_meminfos"):
-            return self._host_memory_infos("memory_info_for_inputs()", self.input_names())
-        return self._memory_infos(sess.input_meminfos, self.input_names())
+            return host_memory_infos("memory_info_for_inputs()", self.input_names(),
+                                     self.providers(), self._options.enable_cpu_mem_arena)
+        return memory_infos(sess.input_meminfos, self.input_names())
 
     def memory_info_for_outputs(self) -> Outputs:
         """Return where ORT places each output: a collection indexed by position and name."""
         sess = self._sess
         if not _engine.has("input_meminfos"):
-            return self._host_memory_infos("memory_info_for_outputs()", self.output_names())
-        return self._memory_infos(sess.output_meminfos, self.output_names())
-
-    def _host_memory_infos(self, what: str, names: list[str]) -> Outputs:
-        # onnxruntime < 1.23 cannot say; on the CPU provider alone the answer is known: host
-        # memory, from the arena unless enable_cpu_mem_arena is off (what 1.23+ reports)
-        if self.providers() != ["cpu"]:
-            _engine.require("input_meminfos", f"{what} with providers {self.providers()}")
-        info = MemoryInfo(name="Cpu", id=0, mem_type="default",
-                          allocator_type="arena" if self._options.enable_cpu_mem_arena
-                          else "device", device_type="cpu", device_mem_type="default",
-                          vendor_id=0)
-        return Outputs(names, [info] * len(names))
-
-    @staticmethod
-    def _memory_infos(infos: list[Any], names: list[str]) -> Outputs:
-        entries = [MemoryInfo(
-            name=str(m.name), id=int(m.device_id), mem_type=_MEM_TYPES.get(int(m.mem_type),
-                                                                          str(int(m.mem_type))),
-            allocator_type=str(m.allocator_type.name).replace("ORT_", "").replace(
-                "_ALLOCATOR", "").lower(),
-            device_type=_device_type(m), device_mem_type=str(m.device_mem_type.name).lower(),
-            vendor_id=int(m.device_vendor_id)) for m in infos]
-        return Outputs(names, entries)
+            return host_memory_infos("memory_info_for_outputs()", self.output_names(),
+                                     self.providers(), self._options.enable_cpu_mem_arena)
+        return memory_infos(sess.output_meminfos, self.output_names())
 
     def metadata(self) -> ModelMetadata:
         """Return the model's :class:`ModelMetadata`."""
-        meta = self._sess.model_meta
-        version = int(meta.version)
-        return ModelMetadata(
-            producer_name=str(meta.producer_name), graph_name=str(meta.graph_name),
-            graph_description=str(meta.graph_description), domain=str(meta.domain),
-            description=str(meta.description), version=0 if version == _INT64_MAX else version,
-            custom_metadata=dict(meta.custom_metadata_map))
+        return model_metadata(self._sess.model_meta)
 
     def providers(self) -> list[str]:
         """Return the short names of the execution providers in effect, in priority order."""
@@ -459,13 +418,6 @@ class Session:
     def __repr__(self) -> str:
         state = "closed" if self._ort is None else ", ".join(self.providers())
         return f"<Session {self._source} [{state}]>"
-
-
-def _device_type(m: Any) -> str:
-    name = str(m.name).lower()
-    if name.startswith(("cpu", "cudapinned")) or "cpu" in name:
-        return "cpu"
-    return "gpu" if name.startswith(("cuda", "hip", "dml", "webgpu")) else name
 
 
 def session(model_path: str | os.PathLike[str], opts: Mapping[str, Any] | None = None, /,
