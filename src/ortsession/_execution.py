@@ -31,10 +31,11 @@ _NDARRAY: Final = np.ndarray
 _DTYPE_TO_ET: Final = DTYPE_TO_ELEMENT_TYPE
 
 
-def ort_run_options(run_options: Any, default: OrtRunOptions) -> OrtRunOptions:
-    """Return ORT's run options of a call: ``default`` for ``None``, else a checked RunOptions'."""
-    if run_options is None:
-        return default
+def ort_run_options(run_options: Any) -> OrtRunOptions:
+    """Return ORT's run options of a :class:`RunOptions` given to a call, checked.
+
+    Callers pass ``None`` (the session's default run options) without calling.
+    """
     if not isinstance(run_options, RunOptions):
         raise OptionError(f"run_options must be a RunOptions (from ortsession.run_options()), "
                           f"got {type_name(run_options)}")
@@ -125,8 +126,10 @@ def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, bound: 
             raise InputError(f"{context}: a sequence of a type numpy lacks is built through "
                              f"ORT's C API, which only Session.run() uses")
         return run_bound(sess, feed, names, ro, context)
-    with _run_errors(context):
+    try:  # not a with block: this is the hot path (see _engine.Mapped)
         results = sess.run(names, feed, ro)
+    except Exception as exc:
+        raise _run_errors(context).error(exc) from exc
     return convert_outputs(results)
 
 

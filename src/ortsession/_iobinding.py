@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def _locked(method: _F) -> _F:
 
     return cast("_F", locked)
 
-_RUN_ERRORS = _engine.Mapped("run_with_iobinding()", RunError)
+_RUN_ERRORS: Final = _engine.Mapped("run_with_iobinding()", RunError)
 
 
 class BindingHost(Protocol):
@@ -257,9 +257,12 @@ class IOBinding:
                 # hot path: validated before, every output written in place by ORT
                 sess = self._session._ort
                 if sess is not None:
-                    ro = ort_run_options(run_options, self._session._default_ro)
-                    with _RUN_ERRORS:
+                    ro = (self._session._default_ro if run_options is None
+                          else ort_run_options(run_options))
+                    try:  # not a with block: the hot path (see _engine.Mapped)
                         sess.run_with_iobinding(self._binding, ro)
+                    except Exception as exc:
+                        raise _RUN_ERRORS.error(exc) from exc
                     return fast
             sess = self._check()
             if not self._outputs:
@@ -267,7 +270,8 @@ class IOBinding:
             missing = self._session._signature.missing(self._inputs)
             if missing:
                 raise InputError(f"run_with_iobinding(): required input(s) {missing} are not bound")
-            ro = ort_run_options(run_options, self._session._default_ro)
+            ro = (self._session._default_ro if run_options is None
+                  else ort_run_options(run_options))
             if self._held:
                 return self._run_held(sess, ro)
             with _RUN_ERRORS:

@@ -319,13 +319,17 @@ class Session:
             InputError: a preallocated tensor of the wrong type or shape (before running), or
                 any input error of :meth:`run`.
         """
-        sess = self._sess
-        ro = ort_run_options(run_options, self._default_ro)
+        sess = self._ort
+        if sess is None:
+            sess = self._sess  # raises StateError
+        ro = self._default_ro if run_options is None else ort_run_options(run_options)
         local = self._local
         cached = getattr(local, "into", None)
         if cached is not None and cached.matches(inputs, outputs):
-            with _RUN_INTO_ERRORS:
+            try:  # not a with block: the hot path (see _engine.Mapped)
                 sess.run_with_iobinding(cached.binding, ro)
+            except Exception as exc:
+                raise _RUN_INTO_ERRORS.error(exc) from exc
             result: Outputs = cached.result
             return result
         signature = self._signature
@@ -366,7 +370,8 @@ class Session:
         (ORT has no asynchronous IO binding). Cancelling the awaiting task terminates the run.
         """
         self._sess  # noqa: B018 — raises StateError when closed
-        ort_run_options(run_options, self._default_ro)  # a wrong run_options is refused now
+        if run_options is not None:
+            ort_run_options(run_options)  # a wrong run_options is refused now
         from . import _async
 
         return await _async.run_into(self, inputs, outputs, run_options)
@@ -387,11 +392,13 @@ class Session:
         if output_names is None:
             names = signature.output_names
             index: dict[str, int] | None = signature.output_index
+            bound = ortvalues or signature.all_outputs_bound
         else:
             names = check_output_names(output_names, signature.output_index)
             index = None
-        ro = ort_run_options(run_options, self._default_ro)
-        return sess, feed, names, index, signature.needs_binding(names, ortvalues), ro
+            bound = signature.needs_binding(names, ortvalues)
+        ro = self._default_ro if run_options is None else ort_run_options(run_options)
+        return sess, feed, names, index, bound, ro
 
     def create_io_binding(self) -> IOBinding:
         """Return a new :class:`IOBinding` for this session."""

@@ -37,6 +37,9 @@ class Signature:
     exotic_outputs: frozenset[str]
     """Outputs of a type numpy lacks (bfloat16, float8, int4 …): ORT's plain run cannot return
     them."""
+    all_outputs_bound: bool = False
+    """:meth:`needs_binding` of a run of every output without OrtValue inputs (the hot path's
+    answer, decided once)."""
 
     @classmethod
     def of(cls, session: OrtSession) -> Signature:
@@ -47,12 +50,13 @@ class Signature:
         in_specs = tuple(InputSpec.from_info(i, True) for i in inputs)
         order = in_specs + tuple(InputSpec.from_info(i, False) for i in initializers)
         output_names = [o.name or "" for o in outputs]
+        exotic = frozenset(o.name or "" for o in outputs if is_exotic(o))
         return cls(inputs=inputs, outputs=outputs, initializers=initializers, order=order,
                    specs={s.name: s for s in order},
                    required=tuple(s.name for s in in_specs if s.required),
                    output_names=output_names,
                    output_index={n: i for i, n in enumerate(output_names)},
-                   exotic_outputs=frozenset(o.name or "" for o in outputs if is_exotic(o)))
+                   exotic_outputs=exotic, all_outputs_bound=bool(exotic))
 
     def needs_binding(self, names: Sequence[str], ortvalues: bool) -> bool:
         """Decide the run route: an IO binding (``True``) or ORT's plain ``run``.
