@@ -18,7 +18,7 @@ from ._conversion import type_name
 from ._creation import tensor_from_ortvalue
 from ._errors import InputError, OptionError, RunError
 from ._messages import clean_message
-from ._protocols import OrtRunOptions
+from ._protocols import OrtIOBinding, OrtRunOptions, OrtSession
 from ._run_options import RunOptions
 from ._tensor import Tensor
 from ._types import DTYPE_TO_ELEMENT_TYPE, ElementType, element_type_from_dtype
@@ -80,7 +80,7 @@ def bindable(value: Any) -> bool:
     return isinstance(value, _ORTVALUE)
 
 
-def run_bound(sess: Any, feed: dict[str, Any], names: list[str], ro: Any,
+def run_bound(sess: OrtSession, feed: dict[str, Any], names: list[str], ro: OrtRunOptions,
               context: str) -> list[Any]:
     """Run through an ORT IO binding (OrtValue inputs, types numpy lacks in outputs)."""
     binding = _engine.io_binding(sess)
@@ -114,7 +114,8 @@ def has_ortvalues(feed: dict[str, Any]) -> bool:
     return any(isinstance(v, (_ORTVALUE, CSequence)) for v in feed.values())
 
 
-def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, bound: bool,
+def run_feed(sess: OrtSession, feed: dict[str, Any], names: list[str], ro: OrtRunOptions,
+             bound: bool,
              context: str) -> list[Any]:
     """Run with a converted feed: through an IO binding when ``bound``, else ORT's ``run``.
 
@@ -155,7 +156,7 @@ def copy_into(target: Any, produced: Any, name: str, context: str) -> None:
     arr[...] = got
 
 
-def outputs_from_binding(binding: Any) -> list[Any]:
+def outputs_from_binding(binding: OrtIOBinding) -> list[Any]:
     """Convert an ORT IO binding's outputs (OrtValues) to ortsession values."""
     ovs = binding.get_outputs()
     values: list[Any] = []
@@ -184,7 +185,7 @@ def outputs_from_binding(binding: Any) -> list[Any]:
     return values
 
 
-def bind_input_value(binding: Any, name: str, value: Any) -> Any:
+def bind_input_value(binding: OrtIOBinding, name: str, value: Any) -> Any:
     """Bind a converted input (array, OrtValue, list or dict); arrays are bound by pointer.
 
     A non-contiguous or misaligned array is first copied into a C-contiguous one (binding the

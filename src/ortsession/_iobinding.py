@@ -289,7 +289,7 @@ class IOBinding:
                 self._fast = result
             return result
 
-    def _run_held(self, sess: Any, ro: Any) -> Outputs:
+    def _run_held(self, sess: OrtSession, ro: OrtRunOptions) -> Outputs:
         """Run with inputs ORT's binding cannot hold: pass them all, then fill the outputs."""
         feed = {name: converted for name, (_, converted) in self._inputs.items()}
         names = list(self._outputs)

@@ -20,7 +20,7 @@ from ._errors import InputError, NotFoundError
 from ._execution import bind_input_value, bindable, copy_into, outputs_from_binding
 from ._feeds import InputSpec, prepare_feed
 from ._outputs import Outputs
-from ._protocols import OrtSession
+from ._protocols import OrtIOBinding, OrtSession
 from ._signature import Signature
 from ._tensor import Tensor
 from ._types import ElementType
@@ -54,7 +54,7 @@ def check_target_array(arr: np.ndarray[Any, Any], name: str, context: str) -> No
         raise InputError(f"{context}: output {name!r}: {problem}")
 
 
-def bind_output_tensor(binding: Any, name: str, target: Tensor) -> Any:
+def bind_output_tensor(binding: OrtIOBinding, name: str, target: Tensor) -> Any:
     """Bind ``target``'s host buffer as output ``name``.
 
     Returns:
@@ -78,7 +78,8 @@ def bind_output_tensor(binding: Any, name: str, target: Tensor) -> Any:
     return None
 
 
-def copy_back(binding: Any, staged: list[tuple[int, str, Tensor, Any]], context: str) -> None:
+def copy_back(binding: OrtIOBinding, staged: list[tuple[int, str, Tensor, Any]],
+              context: str) -> None:
     """Copy outputs that ORT could not write in place into the caller's tensors.
 
     ``staged`` holds ``(output index, name, target, what bind_output_tensor returned)``:
@@ -170,7 +171,7 @@ class IntoPlan:
         """The output names, in the caller's order."""
         return self.result.names()
 
-    def __init__(self, binding: Any, feed: dict[str, Any], inputs: Any,
+    def __init__(self, binding: OrtIOBinding | None, feed: dict[str, Any], inputs: Any,
                  outputs: Mapping[str, Any], names: list[str], targets: list[Any],
                  staged: list[tuple[int, str, Tensor, Any]], cacheable: bool) -> None:
         self.binding = binding
@@ -217,7 +218,7 @@ class IntoPlan:
 
     def finish(self) -> None:
         """Copy outputs that ORT could not write in place into the caller's tensors."""
-        if self.staged:
+        if self.staged and self.binding is not None:  # staged only when bound
             copy_back(self.binding, self.staged, "run_into()")
 
     def fill(self, values: list[Any]) -> None:

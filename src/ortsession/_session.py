@@ -47,7 +47,7 @@ class Session:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._generation = 0
-        self._ort: Any = None
+        self._ort: OrtSession | None = None
         self._built: BuiltSession | None = None
         self._identity = file_identity(model)  # the file's content as it is opened
         built = build_session(model, options, (), stacklevel=4)  # warn at the caller
@@ -73,7 +73,7 @@ class Session:
         self._ort = sess
 
     @property
-    def _sess(self) -> Any:
+    def _sess(self) -> OrtSession:
         sess = self._ort
         if sess is None:
             raise StateError(f"session for {self._source} is closed; create a new session")
