@@ -21,7 +21,7 @@ from onnx import helper
 import models
 import ortsession as ort
 from ortsession import InputError, TensorError
-from ortsession._run import convert_input
+from ortsession._feeds import convert_input
 
 TP = onnx.TensorProto
 X = np.array([[1.0, 2.0]], np.float32)
@@ -171,7 +171,7 @@ def test_foreign_arrays_are_zero_copy(demo: ort.Session, wrap: Any) -> None:
     t = ort.tensor("float32", [1, 2], wrap(src))
     assert t.numpy().ctypes.data == src.ctypes.data
     # run(): the array handed to ORT is the producer's buffer
-    fed = convert_input(demo._specs["x"], wrap(src))
+    fed = convert_input(demo._signature.specs["x"], wrap(src))
     assert fed.ctypes.data == src.ctypes.data
     # IO binding: ORT reads the producer's memory by pointer, so in-place writes are seen
     binding = demo.create_io_binding()
@@ -221,7 +221,7 @@ def _gru() -> bytes:
 
 def test_symbolic_dimensions_take_the_hot_path_with_every_check() -> None:
     s = ort.session_from_bytes(_gru())
-    spec = s._specs["h0"]
+    spec = s._signature.specs["h0"]
     assert spec.dynamic and spec.rank == 3 and spec.fixed == (1, 8)
     x = np.random.RandomState(1).standard_normal((5, 2, 4)).astype(np.float32)
     h0 = np.zeros((1, 2, 8), np.float32)
@@ -246,12 +246,12 @@ def test_symbolic_dimensions_take_the_hot_path_with_every_check() -> None:
 
 def test_one_fixed_dimension_and_all_symbolic_dimensions() -> None:
     s = ort.session_from_bytes(models.symbolic())  # x [N, 3]: one fixed dimension
-    assert s._specs["x"].fixed == 3
+    assert s._signature.specs["x"].fixed == 3
     assert s.run({"x": np.ones((4, 3), np.float32)})["y"].shape == (4, 3)
     with pytest.raises(InputError, match="dimension 1 must be 3"):
         s.run({"x": np.ones((4, 2), np.float32)})
     free = ort.session_from_bytes(models.identity(TP.INT64, ("a", "b")))
-    assert free._specs["x"].pick_fixed is None
+    assert free._signature.specs["x"].pick_fixed is None
     assert free.run({"x": np.arange(6).reshape(2, 3)})["y"].tolist() == [[0, 1, 2], [3, 4, 5]]
     with pytest.raises(InputError, match="expected rank 2"):
         free.run({"x": np.arange(6)})

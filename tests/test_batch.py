@@ -18,7 +18,7 @@ import batch_models
 import models
 import ortsession as ort
 from ortsession import batch
-from ortsession.batch._images import _load_image, image_options
+from ortsession.batch._images import image_options, read_image
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_image_folder_decoded_with_the_declared_options(tmp_path: Path) -> None:
     assert [e.row_id for e in summary.errors] == [2]
     assert "cannot decode image" in summary.errors[0].message
     resolved = image_options(opts, (-1, 3, 8, 8), "float32")
-    expected = _load_image(str(folder / "a.png"), resolved)
+    expected = read_image(str(folder / "a.png"), resolved)
     assert expected.shape == (1, 3, 8, 8) and expected.dtype == np.float32
     np.testing.assert_allclose(summary.outputs["mean"][0], expected[0].mean(axis=(1, 2)),
                                rtol=1e-5)
@@ -186,7 +186,7 @@ def test_image_rows_are_what_the_tensor_module_makes(tmp_path: Path) -> None:
     pixels = np.random.default_rng(2).integers(0, 256, (30, 12, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(folder / "tall.png")
     opts = {"resize_mode": "letterbox", "pad_color": 0}
-    row = _load_image(str(folder / "tall.png"), image_options(opts, (-1, 3, 8, 8), "float32"))
+    row = read_image(str(folder / "tall.png"), image_options(opts, (-1, 3, 8, 8), "float32"))
     direct, info = ops.tensor_from_image(str(folder / "tall.png"), width=8, height=8, **opts)
     np.testing.assert_array_equal(row, direct)
     assert info.pad_left > 0 and not row[0, :, :, 0].any()  # letterbox padding, pad colour 0

@@ -264,7 +264,7 @@ def _model_with_initializer(raw: bytes, dims: list[int], elem_type: int = 1) -> 
 def test_initializer_raw_data_must_match_its_dims(raw: bytes, dims: list[int], elem_type: int,
                                                    ok: bool) -> None:
     # ONNX Runtime before 1.31 reads past a short raw_data (SIGSEGV): refused before it loads
-    from ortsession._guard import check_model_bytes
+    from ortsession._prechecks import check_model_bytes
 
     model = _model_with_initializer(raw, dims, elem_type)
     if ok:
@@ -284,7 +284,7 @@ def test_external_data_must_stay_in_the_model_folder(tmp_path: Path, location: s
                                                      ok: bool) -> None:
     from onnx import TensorProto, helper
 
-    from ortsession._guard import check_external_data
+    from ortsession._prechecks import check_external_data
 
     init = helper.make_tensor("w", TensorProto.FLOAT, [2], [0.0, 0.0])
     init.ClearField("float_data")

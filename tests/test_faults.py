@@ -302,7 +302,7 @@ for name, call in [
 @pytest.mark.parametrize("keep", [40, 5000, 1_000_000])
 def test_a_truncated_custom_op_library_fails_cleanly(tmp_path: Path, keep: int) -> None:
     # dlopen of a cut ELF file dies of SIGBUS: run it in a subprocess, then ask for a clean
-    # CustomOpLibraryError (ortsession._guard.check_library_file, called before loading).
+    # CustomOpLibraryError (ortsession._prechecks.check_library_file, called before loading).
     done = subprocess.run([sys.executable, "-c", _TRUNCATED_LIBRARY, str(TESTS),
                            str(tmp_path / "cut.so"), str(keep)],
                           capture_output=True, text=True, timeout=120, check=False)

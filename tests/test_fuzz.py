@@ -575,7 +575,7 @@ limit = int(sys.argv[1]) << 20
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 import numpy as np
 import ortsession as ort
-from ortsession._guard import check_model_bytes
+from ortsession._prechecks import check_model_bytes
 guard = sys.argv[2] == "guard"
 logging.getLogger("ortsession").setLevel(logging.CRITICAL + 1)
 read, write = sys.stdin.buffer.read, sys.stdout.write
@@ -692,7 +692,7 @@ def fuzz_models(blobs: Iterator[tuple[str, bytes]], *, load_timeout: float = 20.
     A worker that dies is a *crash*; one that does not answer within the timeout of its
     phase (load, or the run of a model that loaded) is a *hang*. Both are restarted. With
     ``keep``, the bytes of every crash and hang are saved there. With ``guard``, the worker
-    calls ``ortsession._guard.check_model_bytes`` before ``session_from_bytes`` (what the
+    calls ``ortsession._prechecks.check_model_bytes`` before ``session_from_bytes`` (what the
     package does once the guard is wired in).
     """
     report = FuzzReport()
@@ -878,7 +878,7 @@ def mutated_models(count: int, seed: int = 0) -> Iterator[tuple[str, bytes]]:
 
 
 def test_the_model_guard_accepts_valid_models() -> None:
-    from ortsession._guard import check_model_bytes
+    from ortsession._prechecks import check_model_bytes
 
     for name, blob in seed_models().items():
         check_model_bytes(blob, name)  # (the conformance sample checks the whole onnx corpus)
@@ -887,7 +887,7 @@ def test_the_model_guard_accepts_valid_models() -> None:
 
 
 def test_the_model_guard_names_what_is_wrong() -> None:
-    from ortsession._guard import check_model_bytes
+    from ortsession._prechecks import check_model_bytes
 
     blob = models.add()
     cases = {
@@ -910,7 +910,7 @@ def test_the_model_guard_names_what_is_wrong() -> None:
 @given(data=st.one_of(st.binary(max_size=200),
                       st.builds(lambda cut: models.add()[:cut], st.integers(0, 200))))
 def test_the_model_guard_raises_nothing_but_model_load_error(data: bytes) -> None:
-    from ortsession._guard import check_model_bytes
+    from ortsession._prechecks import check_model_bytes
 
     error = _outcome(lambda: check_model_bytes(data, "<bytes>"))
     assert error is None
@@ -958,7 +958,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="save crashing/hanging models here")
     parser.add_argument("--json", type=Path, help="write the full report as JSON")
     parser.add_argument("--guard", action="store_true",
-                        help="call ortsession._guard.check_model_bytes before loading")
+                        help="call ortsession._prechecks.check_model_bytes before loading")
     args = parser.parse_args()
     report = fuzz_models(mutated_models(args.cases, args.seed), keep=args.keep,
                          guard=args.guard)

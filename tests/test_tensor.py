@@ -69,7 +69,7 @@ def test_round_trip_every_type(type_name: str) -> None:
         assert len(raw) == t.nbytes
         assert ort.tensor_from_bytes(type_name, [2, 3], raw) == t
         # through ORT's own OrtValue and back
-        from ortsession._tensor import tensor_from_ortvalue
+        from ortsession._creation import tensor_from_ortvalue
 
         assert tensor_from_ortvalue(t._to_ortvalue()) == t
 

@@ -20,9 +20,9 @@ import typing as _typing
 
 from ._batcher import Batcher
 from ._builder import ProviderFallbackWarning
-from ._collections import MemoryInfo, ModelMetadata, NamedValues, Outputs
 from ._config import configure
 from ._coreml import resolve_coreml_options
+from ._creation import tensor, tensor_from_bytes
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._engine import ort_version as version
 from ._enums import DimensionBy, ExecutionMode, GraphOptimizationLevel
@@ -42,15 +42,17 @@ from ._errors import (
 )
 from ._iobinding import IOBinding
 from ._option_checks import FreeDimensionOverride
+from ._model_info import MemoryInfo, ModelMetadata
+from ._optional import Optional, optional
 from ._options import SessionOptions
+from ._outputs import NamedValues, Outputs
 from ._providers import available_short_names as providers
 from ._run_options import RunOptions, run_options
 from ._session import Session, session, session_from_bytes
 from ._sparse import SparseTensor
-from ._tensor import Tensor, tensor, tensor_from_bytes
+from ._tensor import Tensor
 from ._typeinfo import TypeInfo
 from ._types import ElementType, element_type_names
-from ._values import Optional, optional
 
 if _typing.TYPE_CHECKING:
     from . import models as models

@@ -34,17 +34,33 @@ import time
 import weakref
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from . import _engine
-from ._collections import Outputs
 from ._errors import RunError
-from ._run import convert_outputs, run_feed
+from ._execution import convert_outputs, run_feed
+from ._outputs import Outputs
 from ._run_options import RunOptions, blank_run_options
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from ._protocols import OrtRunOptions, OrtSession
     from ._tensor import Tensor
+
+
+class AsyncHost(Protocol):
+    """What the asynchronous runs need of their session (``Session`` is one)."""
+
+    @property
+    def generation(self) -> int:
+        """Incremented by each rebuild."""
+
+    def _prepare_run(self, inputs: Any, output_names: Any, run_options: Any
+                     ) -> tuple[OrtSession, dict[str, Any], list[str], dict[str, int] | None,
+                                bool, OrtRunOptions]: ...
+
+    def run_into(self, inputs: Any, outputs: Mapping[str, Tensor],
+                 run_options: RunOptions | None = None) -> Outputs:
+        """Run, writing outputs into preallocated tensors."""
 
 __all__ = ["MAX_NATIVE_IN_FLIGHT", "run", "run_into"]
 
@@ -53,9 +69,10 @@ MAX_NATIVE_IN_FLIGHT: Final = 256
 1024 tasks per worker and runs the next one inline, which would block the event loop."""
 
 # ORT run options of the native runs whose callback has not returned yet
+_RUN_ERRORS: Final = _engine.Mapped("run()", RunError)
 _native_calls: set[Any] = set()
 # session → the generation whose intra-op pool refused RunAsync
-_no_native: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
+_no_native: weakref.WeakKeyDictionary[AsyncHost, int] = weakref.WeakKeyDictionary()
 # completions whose loop closed while ORT ran: kept, never freed on one of ORT's threads
 _orphans: list[Any] = []
 _executor: ThreadPoolExecutor | None = None
@@ -177,7 +194,7 @@ def _call_options(run_options: RunOptions | None) -> RunOptions:
     return blank_run_options() if run_options is None else run_options._for_call()
 
 
-async def run(session: Session, inputs: Any, output_names: Any,
+async def run(session: AsyncHost, inputs: Any, output_names: Any,
               run_options: RunOptions | None) -> Outputs:
     """Validate like ``Session.run``, then run without blocking the event loop."""
     sess, feed, names, index, bound, _ = session._prepare_run(inputs, output_names, run_options)
@@ -197,11 +214,12 @@ async def run(session: Session, inputs: Any, output_names: Any,
                 call._ro.log_severity_level = 4
             _native_calls.add(call._ro)
             try:
-                sess.run_async(names, feed, _on_native_done, completion, call._ro)
-            except Exception as exc:
+                with _RUN_ERRORS:
+                    sess.run_async(names, feed, _on_native_done, completion, call._ro)
+            except RunError as exc:
                 _native_calls.discard(call._ro)
                 if "thread pool" not in str(exc):
-                    raise _engine.translate(exc, RunError, "run()") from None
+                    raise
                 _no_native[session] = generation  # intra_op_num_threads=1: no ORT worker
                 native = False
         if not native:
@@ -214,7 +232,7 @@ async def run(session: Session, inputs: Any, output_names: Any,
     return Outputs(names, values, index)
 
 
-async def run_into(session: Session, inputs: Any, outputs: Mapping[str, Tensor],
+async def run_into(session: AsyncHost, inputs: Any, outputs: Mapping[str, Tensor],
                    run_options: RunOptions | None) -> Outputs:
     """Run ``Session.run_into`` itself on the thread pool (ORT has no asynchronous IO binding)."""
     loop = asyncio.get_running_loop()

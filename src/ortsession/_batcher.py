@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from ._collections import Outputs
+from ._conversion import type_name
 from ._errors import InputError, OptionError, RunError, StateError
-from ._tensor import Tensor, type_name
+from ._outputs import Outputs
+from ._tensor import Tensor
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

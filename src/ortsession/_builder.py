@@ -25,8 +25,10 @@ from typing import Any
 from . import _config, _engine
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import CustomOpLibraryError, ModelLoadError, OptionError, ProviderError
-from ._guard import check_external_data, check_model_bytes
+from ._messages import clean_message
 from ._options import SessionOptions
+from ._ortlog import captured_log
+from ._prechecks import check_external_data, check_model_bytes
 from ._providers import CPU, Provider, short_name
 
 __all__ = ["BuiltSession", "ProviderFallbackWarning", "build_session", "file_identity",
@@ -43,7 +45,7 @@ class BuiltSession:
     """An initialised ORT session and how it came to be.
 
     Attributes:
-        ort: ORT's ``InferenceSession`` (the binding's class, ``_engine.C.InferenceSession``).
+        ort: ORT's ``InferenceSession`` (typed by ``_protocols.OrtSession``).
         providers: the providers in effect, ORT long names (from ``ort.get_providers()``).
         fallback_reason: why the session fell back to CPU, or ``None`` if it did not.
     """
@@ -121,7 +123,7 @@ def _build(options: SessionOptions, source: str | bytes, label: str, ort_options
         return _fell_back(session, reason, stacklevel)
 
     try:
-        with _engine.captured_log() as log:
+        with captured_log() as log:
             session = _create(ort_options, source, label, requested, options)
     except _InitError as exc:
         # Tell a provider failure from a model problem: the model must work on CPU alone.
@@ -234,14 +236,14 @@ def ort_session_options(
     options: SessionOptions, config: _config.RuntimeConfig, libraries: Sequence[CustomOpLibrary]
 ) -> Any:
     """Turn every field of ``options`` into ORT's ``SessionOptions``."""
-    so = _engine.C.SessionOptions()
+    so = _engine.session_options()
     so.logid = options.log_id or config.log_id
     if options.session_log_severity_level is not None:
         so.log_severity_level = _engine.log_severity(options.session_log_severity_level)
     so.log_verbosity_level = options.session_log_verbosity_level
-    so.graph_optimization_level = getattr(_engine.C.GraphOptimizationLevel,
-                                          options.graph_optimization_level.ort)
-    so.execution_mode = getattr(_engine.C.ExecutionMode, options.execution_mode.ort)
+    so.graph_optimization_level = _engine.graph_optimization_level(
+        options.graph_optimization_level.ort)
+    so.execution_mode = _engine.execution_mode(options.execution_mode.ort)
     so.use_deterministic_compute = options.deterministic_compute
     so.enable_cpu_mem_arena = options.enable_cpu_mem_arena
     so.enable_mem_pattern = options.enable_mem_pattern
@@ -256,14 +258,10 @@ def ort_session_options(
     for override in options.free_dimension_overrides:
         getattr(so, override.by.ort)(override.key, override.value)
     for key, value in options.config_entries.items():
-        try:
+        with _engine.Mapped(f"session option 'config_entries'[{key!r}]={value!r}", OptionError):
             so.add_session_config_entry(key, value)
-        except Exception as exc:
-            raise _engine.translate(
-                exc, OptionError, f"session option 'config_entries'[{key!r}]={value!r}"
-            ) from exc
     if options.external_initializers:
-        from ._tensor import ortvalue_from_array
+        from ._ortvalues import ortvalue_from_array
 
         _engine.add_external_initializers(
             so, list(options.external_initializers),
@@ -273,12 +271,9 @@ def ort_session_options(
         _engine.add_external_data(so, list(options.external_data),
                                   list(options.external_data.values()))
     for library in libraries:
-        try:
+        with _engine.Mapped(f"cannot register custom-op library {library.path!r}",
+                            CustomOpLibraryError):
             so.register_custom_ops_library(library.path)
-        except Exception as exc:
-            raise _engine.translate(
-                exc, CustomOpLibraryError, f"cannot register custom-op library {library.path!r}"
-            ) from exc
     return so
 
 
@@ -318,10 +313,12 @@ class _InitError(Exception):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.cause = cause
-        self.message = _engine.clean_message(str(cause))
+        self.message = clean_message(str(cause))
 
     def as_model_error(self, label: str) -> ModelLoadError:
-        return ModelLoadError(f"cannot create a session for model {label}: {self.message}")
+        error = ModelLoadError(f"cannot create a session for model {label}: {self.message}")
+        error.code = _engine.status_code(self.cause)
+        return error
 
 
 def _create(
@@ -333,13 +330,15 @@ def _create(
     raised as :class:`~ortsession.ModelLoadError` at once.
     """
     try:
-        session = _engine.C.InferenceSession(so, source, isinstance(source, str), False)
+        session = _engine.inference_session(so, source)
     except Exception as exc:
         if not _engine.is_ort_exception(exc):
             raise
         # ORT repeats the path ("Load model from X failed:"); the label already names it.
-        reason = _LOAD_PREFIX.sub("", _engine.clean_message(str(exc)))
-        raise ModelLoadError(f"cannot load model {label}: {reason}") from exc
+        reason = _LOAD_PREFIX.sub("", clean_message(str(exc)))
+        refused = ModelLoadError(f"cannot load model {label}: {reason}")
+        refused.code = _engine.status_code(exc)
+        raise refused from exc
     try:
         session.initialize_session(list(providers), provider_options_for(options, providers),
                                    set())

@@ -25,7 +25,9 @@ import numpy as np
 
 from . import _engine
 from ._errors import InputError, OrtError, RunError
-from ._tensor import Tensor, _pack, _unpack
+from ._messages import clean_message
+from ._packing import pack_bits, unpack_bits
+from ._tensor import Tensor
 from ._types import ElementType
 
 __all__ = ["CSequence", "CSession"]
@@ -121,7 +123,7 @@ class _Api:
             return
         message = (self.GetErrorMessage(status) or b"").decode("utf-8", "replace")  # type: ignore[attr-defined]
         self.ReleaseStatus(status)  # type: ignore[attr-defined]
-        text = _engine.clean_message(message)
+        text = clean_message(message)
         raise error(f"{context}: {text}" if context else text)
 
 
@@ -201,7 +203,7 @@ class CSession:
 
     def _tensor_value(self, arr: np.ndarray[Any, Any], et: ElementType, created: list[Any],
                       keep: list[Any]) -> Any:
-        raw = _pack(arr, et) if et.is_packed else np.ascontiguousarray(arr)
+        raw = pack_bits(arr, et) if et.is_packed else np.ascontiguousarray(arr)
         keep.append(raw)
         shape = (ctypes.c_int64 * max(arr.ndim, 1))(*arr.shape)
         out = _P()
@@ -230,8 +232,8 @@ class CSession:
             from ._types import element_type_from_dtype
 
             return self._tensor_value(value, element_type_from_dtype(value.dtype), created, keep)
-        if isinstance(value, _engine.C.OrtValue) and value.is_tensor():
-            from ._tensor import tensor_from_ortvalue
+        if isinstance(value, _engine.ORTVALUE) and value.is_tensor():
+            from ._creation import tensor_from_ortvalue
 
             t = tensor_from_ortvalue(value)
             return self._tensor_value(t.numpy(), t.element_type, created, keep)
@@ -287,6 +289,6 @@ class CSession:
         api.check(api.GetTensorMutableData(value, ctypes.byref(data)))  # type: ignore[attr-defined]
         raw = np.frombuffer(ctypes.string_at(data, nbytes) if nbytes else b"", np.uint8)
         if et.is_packed:
-            return Tensor._wrap(_unpack(raw, count, et).reshape(shape), et)
+            return Tensor._wrap(unpack_bits(raw, count, et).reshape(shape), et)
         return Tensor._wrap(raw.view(et.dtype).reshape(shape).copy(), et)
 

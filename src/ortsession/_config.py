@@ -157,11 +157,8 @@ def before_session() -> RuntimeConfig:
             _engine.ensure_environment(config.log_severity_level)
             _state.applied_severity = config.log_severity_level
         if config.use_global_thread_pools and _state.pools_created is None:
-            try:
-                _engine.C.set_global_thread_pool_sizes(*config.pool_sizes())
-            except Exception as exc:
-                raise _engine.translate(exc, StateError,
-                                        "cannot create the global thread pools") from exc
+            with _engine.Mapped("cannot create the global thread pools", StateError):
+                _engine.set_global_thread_pool_sizes(*config.pool_sizes())
             _state.pools_created = config.pool_sizes()
         return config
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ._errors import CustomOpLibraryError
-from ._guard import check_library_file
+from ._prechecks import check_library_file
 
 __all__ = ["CustomOpLibrary", "load_custom_op_library"]
 

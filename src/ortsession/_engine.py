@@ -2,10 +2,15 @@
 
 Everything else in the package reaches ONNX Runtime through the names defined here:
 
-* ``C`` — ORT's pybind module (``onnxruntime.capi._pybind_state``), used for its classes
-  (``InferenceSession``, ``SessionOptions``, ``RunOptions``, ``OrtValue``, ``SessionIOBinding``).
-* :func:`translate` — turns an ORT exception into an :class:`~ortsession.OrtError` subclass with a
-  clean message (no C++ file paths, no ``[ONNXRuntimeError] : 1 : FAIL :`` prefix).
+* constructors of ORT's objects, typed by the protocols of ``_protocols``:
+  :func:`inference_session`, :func:`session_options`, :func:`run_options`, :func:`io_binding`,
+  the OrtValue helpers (:data:`ORTVALUE`, :func:`ortvalue_from_numpy`, :func:`empty_ortvalue`,
+  :func:`ortvalue_from_raw`) and :func:`output_device`. No other module touches ORT's pybind
+  module (``onnxruntime.capi._pybind_state``).
+* :class:`Mapped` — ``with Mapped("run()", RunError): ...`` turns what ORT raises into an
+  :class:`~ortsession.OrtError` subclass with a clean message (no C++ file paths, no
+  ``[ONNXRuntimeError] : 1 : FAIL :`` prefix), chained to ORT's exception and keeping its status
+  code (``OrtError.code``); :func:`translate` is the mapping itself.
 * :func:`ensure_environment` — routes ORT's log output into Python :mod:`logging` (logger
   ``"ortsession.ort"``) so that no C++ noise is printed on stderr.
 
@@ -28,17 +33,17 @@ a clear :class:`~ortsession.OrtError` from :func:`require` naming it:
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import logging
 import os
 import re
-import sys
 import threading
-from collections.abc import Iterator
 from typing import Any, Final
 
+from ._devices import ort_device_kind
 from ._errors import ModelLoadError, OptionError, OrtError, TerminatedError
+from ._messages import clean_message, is_termination, status_in_message
+from ._protocols import OrtIOBinding, OrtRunOptions, OrtSession, OrtValue
 
 _EXTRAS_HINT: Final = (
     "ortsession needs ONNX Runtime, and no `onnxruntime` module is installed: install "
@@ -56,16 +61,19 @@ except ModuleNotFoundError as _exc:  # pragma: no cover - exercised in a subproc
     raise ImportError(_EXTRAS_HINT) from None
 
 __all__ = [
-    "C",
     "CPU_DEVICE",
+    "ORTVALUE",
+    "Mapped",
     "HAS_RUN_ASYNC",
     "available_providers",
-    "captured_log",
-    "clean_message",
     "ensure_environment",
     "logger",
     "has",
+    "inference_session",
+    "io_binding",
     "ort_version",
+    "run_options",
+    "session_options",
     "require",
     "translate",
 ]
@@ -82,7 +90,7 @@ HAS_RUN_ASYNC: Final = hasattr(C.InferenceSession, "run_async")
 """Whether ORT's binding has ``InferenceSession.run_async`` (a run on ORT's intra-op thread pool
 that calls back when done; ORT 1.16 and later)."""
 
-_PY_LEVELS: Final = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+PY_LEVELS: Final = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
 
 LOG_FORWARDING: Final = hasattr(C, "set_default_logger_callback")
 """True when this ORT routes its log to Python (1.32+); else its log is silenced (severity 4)."""
@@ -94,9 +102,10 @@ def _version() -> tuple[int, int]:
 
 CHECKS_EXTERNAL_DATA: Final = _version() >= (1, 24)
 """True when ORT itself refuses external data outside the model's folder (a behaviour, not an
-API: the one place decided by version); before 1.24 ``_guard.check_external_data`` does it."""
+API: the one place decided by version); before 1.24 ``_prechecks.check_external_data`` does it."""
 
-_SILENT: Final = 4  # ORT's "fatal": nothing is logged short of an abort
+SILENT: Final = 4
+"""ORT's log severity "fatal": nothing is logged short of an abort."""
 
 _FEATURES: Final = {  # name: (present in this binding, the first onnxruntime that has it)
     "set_global_thread_pool_sizes": (hasattr(C, "set_global_thread_pool_sizes"), "1.23"),
@@ -121,6 +130,84 @@ def require(feature: str, what: str, error: type[OrtError] = OrtError) -> None:
                     f"onnxruntime (or the ONNX Runtime distribution in use) to {since} or newer")
 
 
+ORTVALUE: Final[type[OrtValue]] = C.OrtValue
+"""ORT's ``OrtValue`` class (for ``isinstance`` checks on the run path)."""
+
+
+def inference_session(so: Any, source: str | bytes) -> OrtSession:
+    """Load a model (a path or bytes) into ORT's ``InferenceSession``, not yet initialised."""
+    session: OrtSession = C.InferenceSession(so, source, isinstance(source, str), False)
+    return session
+
+
+def session_options() -> Any:
+    """Return a new ORT ``SessionOptions`` (its fields are set by ``_builder``)."""
+    return C.SessionOptions()
+
+
+def graph_optimization_level(name: str) -> Any:
+    """Return ORT's ``GraphOptimizationLevel`` member named ``name`` (``ORT_ENABLE_ALL`` …)."""
+    return getattr(C.GraphOptimizationLevel, name)
+
+
+def execution_mode(name: str) -> Any:
+    """Return ORT's ``ExecutionMode`` member named ``name`` (``ORT_SEQUENTIAL`` …)."""
+    return getattr(C.ExecutionMode, name)
+
+
+def run_options() -> OrtRunOptions:
+    """Return a new ORT ``RunOptions`` with ORT's defaults, its log silenced where not routed.
+
+    Without it, a run stopped by ``terminate()`` on an ORT before 1.32 prints ORT's
+    "Exiting due to terminate flag" error line on stderr.
+    """
+    ro: OrtRunOptions = C.RunOptions()
+    if not LOG_FORWARDING:
+        ro.log_severity_level = SILENT
+    return ro
+
+
+def io_binding(session: OrtSession) -> OrtIOBinding:
+    """Return a new ORT ``SessionIOBinding`` for ``session``."""
+    binding: OrtIOBinding = C.SessionIOBinding(session)
+    return binding
+
+
+def ortvalue_from_numpy(arr: Any) -> OrtValue:
+    """Make an OrtValue sharing the memory of a host numpy array of a numpy-native type."""
+    ov: OrtValue = C.OrtValue.ortvalue_from_numpy(arr, CPU_DEVICE)
+    return ov
+
+
+def empty_ortvalue(shape: list[int], onnx_type: int) -> OrtValue:
+    """Make a host OrtValue of ``shape`` and ONNX element type ``onnx_type``, ORT-allocated."""
+    ov: OrtValue = C.OrtValue.ortvalue_from_shape_and_onnx_type(shape, onnx_type, CPU_DEVICE)
+    return ov
+
+
+def ortvalue_from_raw(raw: Any, onnx_type: int) -> OrtValue:
+    """Make an OrtValue of ONNX element type ``onnx_type`` over a uint8/uint16 view of its bits."""
+    ov: OrtValue = C.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, onnx_type)
+    return ov
+
+
+def output_device(session: OrtSession, index: int) -> Any:
+    """Return the ``OrtDevice`` where ``session`` places output ``index`` (host before 1.23)."""
+    if not has("input_meminfos"):  # onnxruntime < 1.23: let ORT allocate on the host
+        return CPU_DEVICE
+    info = session.output_meminfos[index]
+    kind = ort_device_kind(str(info.name))
+    if kind is None:
+        return CPU_DEVICE
+    factory = getattr(C.OrtDevice, kind)
+    return C.OrtDevice(factory(), C.OrtDevice.default_memory(), int(info.device_id))
+
+
+def set_global_thread_pool_sizes(intra: int, inter: int) -> None:
+    """Create ORT's global thread pools (``configure(use_global_thread_pools=True)``)."""
+    C.set_global_thread_pool_sizes(intra, inter)
+
+
 def tensor_size_in_bytes(ov: Any, bits: int) -> int:
     """Bytes of a tensor OrtValue's data, ``bits`` per element (sub-byte types packed)."""
     if has("tensor_size_in_bytes"):
@@ -138,19 +225,7 @@ def log_severity(requested: int) -> int:
     A run's ``-1`` ("the session's") is silenced too there: a session's logger keeps the
     severity it had when it was created, warnings included (see :func:`captured_log`).
     """
-    return requested if LOG_FORWARDING else _SILENT
-
-
-def new_run_options() -> Any:
-    """Return ORT's ``RunOptions`` with ORT's defaults, its log silenced where not routed.
-
-    Without it, a run stopped by ``terminate()`` on an ORT before 1.32 prints ORT's
-    "Exiting due to terminate flag" error line on stderr.
-    """
-    ro = C.RunOptions()
-    if not LOG_FORWARDING:
-        ro.log_severity_level = _SILENT
-    return ro
+    return requested if LOG_FORWARDING else SILENT
 
 
 _env_lock = threading.Lock()
@@ -174,7 +249,7 @@ def all_providers() -> list[str]:
 
 
 def _forward_log(severity: int, category: str, logid: str, location: str, message: str) -> None:
-    level = _PY_LEVELS[min(max(severity, 0), 4)]
+    level = PY_LEVELS[min(max(severity, 0), 4)]
     if logger.isEnabledFor(level):
         logger.log(level, "[%s] %s", logid or category, clean_message(message))
 
@@ -194,76 +269,13 @@ def ensure_environment(log_severity_level: int | None = None) -> None:
             if LOG_FORWARDING:
                 C.set_default_logger_callback(_forward_log, _default_severity)
             else:
-                C.set_default_logger_severity(_SILENT)
+                C.set_default_logger_severity(SILENT)
             _env_ready = True
 
 
-class _Keep(logging.Handler):
-    def __init__(self, into: list[str]) -> None:
-        super().__init__(logging.WARNING)
-        self.into = into
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.into.append(record.getMessage().split("] ", 1)[-1])
-
-
-_ORT_LINE: Final = re.compile(r"\[([VIWEF]):onnxruntime:[^\]]*\]\s*(.*?)(?:\x1b\[[0-9;]*m)*$")
-_ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
-_capture_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def captured_log() -> Iterator[list[str]]:
-    """Collect ORT's warning and error messages logged while the block runs.
-
-    For example why a provider failed to load, which ORT only logs. They come cleaned, in the
-    list yielded. With log forwarding (1.32+) they are read from :data:`logger`. Without it,
-    ORT's default logger is opened to warnings for the block and file descriptor 2 is
-    redirected to a temporary file, so nothing reaches the terminal: ORT's lines are collected
-    (and passed to :data:`logger`), any other line written meanwhile is written back to stderr
-    afterwards.
-    Callers use it around session creation, never around runs.
-    """
-    messages: list[str] = []
-    if LOG_FORWARDING:
-        handler = _Keep(messages)
-        logger.addHandler(handler)
-        try:
-            yield messages
-        finally:
-            logger.removeHandler(handler)
-        return
-    import tempfile
-
-    with _capture_lock, tempfile.TemporaryFile() as sink:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            os.dup2(sink.fileno(), 2)
-            C.set_default_logger_severity(2)
-            try:
-                yield messages
-            finally:
-                C.set_default_logger_severity(_SILENT)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        sink.seek(0)
-        others: list[str] = []
-        for line in sink.read().decode("utf-8", "replace").splitlines():
-            match = _ORT_LINE.search(line)
-            if match:
-                message = clean_message(match[2])
-                level = _PY_LEVELS[min("VIWEF".index(match[1]), 4)]
-                logger.log(level, "[Default] %s", message)
-                if level >= logging.WARNING:
-                    messages.append(message)
-            elif _ANSI.sub("", line).strip():
-                others.append(line)
-        if others:
-            with contextlib.suppress(Exception):
-                sys.stderr.write("\n".join(others) + "\n")
+def set_logger_severity(severity: int) -> None:
+    """Set the severity of ORT's default logger (without log forwarding: its stderr output)."""
+    C.set_default_logger_severity(severity)
 
 
 def environment_created() -> bool:
@@ -271,45 +283,22 @@ def environment_created() -> bool:
     return _env_ready
 
 
-_PREFIX = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*")
-_LOCATION = re.compile(r"(?:[A-Za-z]:)?[\w./\\-]+\.(?:cc|cpp|cxx|h|hpp|cu)\b(?::\d+)?\s*")
+def status_code(exc: BaseException) -> str | None:
+    """Return ORT's status code of an exception raised by its binding (``None`` if it has none).
 
-
-def _skip_signature(text: str) -> str:
-    """Drop a leading C++ function signature (``void ns::f(const T<U>&) ``, ``<lambda(..)>``)."""
-    head = text.split("(", 1)[0]
-    if "::" not in head and not head.lstrip().startswith("<lambda"):
-        return text
-    depth = 0
-    seen_call = False
-    for i, ch in enumerate(text):
-        if ch in "(<":
-            depth += 1
-        elif ch in ")>":
-            depth -= 1
-            if depth == 0 and ch == ")":
-                seen_call = True
-        elif ch == " " and depth == 0 and seen_call:
-            return text[i + 1:]
-    return text
-
-
-def clean_message(message: str) -> str:
-    """Strip ORT's status prefix, C++ source locations and function signatures."""
-    text = _PREFIX.sub("", message.strip())
-    parts: list[str] = []
-    for piece in _LOCATION.split(text):
-        parts.append(_skip_signature(piece) if parts else piece)
-    text = re.sub(r"\s{2,}", " ", " ".join(p.strip() for p in parts if p.strip())).strip()
-    text = _PREFIX.sub("", text)  # a status behind a location ("x.cc:12 f() [ONNXRuntimeError]")
-    return text.rstrip(".") or message.strip()
-
-
-_TERMINATED = re.compile(r"terminat", re.IGNORECASE)
+    The name of ORT's ``OrtErrorCode`` without its ``ORT_`` prefix (``"FAIL"``,
+    ``"INVALID_ARGUMENT"``, ``"NO_SUCHFILE"`` …), read from the binding's exception class, or from
+    the ``[ONNXRuntimeError] : N : CODE :`` prefix of a message that came without one.
+    """
+    for kind in type(exc).__mro__:
+        code = _CODES.get(kind)
+        if code is not None:
+            return code
+    return status_in_message(str(exc))
 
 
 def translate(exc: BaseException, error: type[OrtError], context: str) -> OrtError:
-    """Turn an ORT exception into ``error(context: cleaned ORT message)``.
+    """Turn an ORT exception into ``error(context: cleaned ORT message)``, its status code kept.
 
     A run stopped by ``RunOptions.terminate()`` becomes :class:`TerminatedError` whatever
     ``error`` is; a missing or invalid model file stays a :class:`ModelLoadError`.
@@ -317,9 +306,45 @@ def translate(exc: BaseException, error: type[OrtError], context: str) -> OrtErr
     message = clean_message(str(exc))
     if isinstance(exc, _LOAD_ERRORS):
         error = ModelLoadError
-    if _TERMINATED.search(message) and "exiting due to terminate flag" in message.lower():
+    if is_termination(message):
         error = TerminatedError
-    return error(f"{context}: {message}" if message else context)
+    mapped_error = error(f"{context}: {message}" if message else context)
+    mapped_error.code = status_code(exc)
+    return mapped_error
+
+
+class Mapped:
+    """Context manager mapping what ORT's binding raises in its block to an :class:`OrtError`.
+
+    ``with Mapped("run()", RunError): sess.run(...)`` turns an ORT failure into
+    ``RunError("run(): <ORT's cleaned message>")`` (see :func:`translate`), chained to the ORT
+    exception (``raise … from exc``) and carrying its status code (``OrtError.code``). The
+    package's own errors pass through unchanged. Stateless, so one instance may be shared by
+    threads; hot paths keep one per call site.
+
+    The run calls themselves, where entering a ``with`` block costs a measurable share of a
+    microsecond run, use the same mapping from a plain handler:
+    ``try: sess.run(...) except Exception as exc: raise RUN_ERRORS.error(exc) from exc``.
+    """
+
+    __slots__ = ("context", "error_class")
+
+    def __init__(self, context: str, error: type[OrtError]) -> None:
+        """Map failures to ``error(f"{context}: ...")``."""
+        self.context = context
+        self.error_class = error
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if exc is not None and isinstance(exc, Exception) and not isinstance(exc, OrtError):
+            raise translate(exc, self.error_class, self.context) from exc
+
+    def error(self, exc: BaseException) -> OrtError:
+        """Return the :class:`OrtError` that ``exc``, raised by ORT, maps to (to raise from it)."""
+        return translate(exc, self.error_class, self.context)
 
 
 def _classes(*names: str) -> tuple[type[BaseException], ...]:
@@ -328,6 +353,16 @@ def _classes(*names: str) -> tuple[type[BaseException], ...]:
 
 
 _LOAD_ERRORS: Final = _classes("NoSuchFile", "InvalidProtobuf", "NoModel")
+_CODES: Final = {getattr(C, name): code for name, code in (
+    ("Fail", "FAIL"), ("InvalidArgument", "INVALID_ARGUMENT"), ("NoSuchFile", "NO_SUCHFILE"),
+    ("NoModel", "NO_MODEL"), ("EngineError", "ENGINE_ERROR"),
+    ("RuntimeException", "RUNTIME_EXCEPTION"), ("InvalidProtobuf", "INVALID_PROTOBUF"),
+    ("ModelLoaded", "MODEL_LOADED"), ("NotImplemented", "NOT_IMPLEMENTED"),
+    ("InvalidGraph", "INVALID_GRAPH"), ("EPFail", "EP_FAIL"),
+    ("ModelLoadCanceled", "MODEL_LOAD_CANCELED"),
+    ("ModelRequiresCompilation", "MODEL_REQUIRES_COMPILATION"), ("NotFound", "NOT_FOUND"))
+    if isinstance(getattr(C, name, None), type)}
+"""ORT's exception classes → the status code each stands for (``OrtErrorCode`` less ``ORT_``)."""
 _ORT_ERRORS: Final = (
     *_classes("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "EngineError",
               "RuntimeException", "InvalidProtobuf", "ModelLoaded", "NotImplemented",
@@ -356,10 +391,9 @@ def add_external_initializers(so: Any, names: list[str], values: list[Any]) -> N
         raise OptionError(f"session option 'external_initializers' needs ONNX Runtime's "
                           f"SessionOptions.add_external_initializers, which onnxruntime "
                           f"{ort_version()} lacks")
-    try:  # the binding reads ``._ortvalue`` of onnxruntime's Python-level OrtValue wrappers
+    # the binding reads ``._ortvalue`` of onnxruntime's Python-level OrtValue wrappers
+    with Mapped("session option 'external_initializers'", OptionError):
         add(names, [_ort.OrtValue(v) for v in values])
-    except Exception as exc:
-        raise translate(exc, OptionError, "session option 'external_initializers'") from None
 
 
 def add_external_data(so: Any, names: list[str], buffers: list[memoryview]) -> None:
@@ -375,10 +409,8 @@ def add_external_data(so: Any, names: list[str], buffers: list[memoryview]) -> N
                           f"SessionOptions.add_external_initializers_from_files_in_memory of "
                           f"onnxruntime 1.24 or newer (a model from bytes cannot use it before "
                           f"1.24); this is onnxruntime {ort_version()}")
-    try:
+    with Mapped("session option 'external_data'", OptionError):
         add(names, buffers, [b.nbytes for b in buffers])
-    except Exception as exc:
-        raise translate(exc, OptionError, "session option 'external_data'") from None
 
 
 _SPARSE_FORMATS: Final = {"ORT_SPARSE_COO": "coo", "ORT_SPARSE_CSRC": "csr",

@@ -16,8 +16,16 @@ exception fits, the class also derives from it, so ``except ValueError`` keeps w
     └── RunError                         ORT failed while running the model
         └── TerminatedError              the run was stopped by ``RunOptions.terminate()``
 
-ORT's own exceptions are translated in exactly one place (``_engine.py``); the original ORT message,
-cleaned of C++ file paths and status prefixes, follows the package's message after a colon.
+ORT's own exceptions are translated in exactly one place (``_engine.Mapped``); the original ORT
+message, cleaned of C++ file paths and status prefixes, follows the package's message after a colon,
+and the ORT exception stays attached as ``__cause__``.
+
+``OrtError.code`` keeps ORT's status code when ORT raised the failure: the name of ORT's
+``OrtErrorCode`` without its ``ORT_`` prefix — ``"FAIL"``, ``"INVALID_ARGUMENT"``,
+``"NO_SUCHFILE"``, ``"NO_MODEL"``, ``"ENGINE_ERROR"``, ``"RUNTIME_EXCEPTION"``,
+``"INVALID_PROTOBUF"``, ``"MODEL_LOADED"``, ``"NOT_IMPLEMENTED"``, ``"INVALID_GRAPH"``,
+``"EP_FAIL"``, ``"MODEL_LOAD_CANCELED"``, ``"MODEL_REQUIRES_COMPILATION"``, ``"NOT_FOUND"``. It is
+``None`` for the package's own checks (raised before ORT is called).
 """
 
 from __future__ import annotations
@@ -40,6 +48,10 @@ __all__ = [
 
 class OrtError(RuntimeError):
     """Base class of every error raised by ``ortsession``."""
+
+    code: str | None = None
+    """ORT's status code (``"FAIL"``, ``"INVALID_ARGUMENT"`` …) when ONNX Runtime raised the
+    failure; ``None`` for the package's own checks."""
 
 
 class OptionError(OrtError, ValueError):

@@ -5,31 +5,31 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 import numpy as np
 
 from . import _engine
-from ._collections import Outputs
-from ._devices import ort_device_kind
+from ._conversion import type_name
+from ._creation import tensor, tensor_from_ortvalue
 from ._errors import InputError, NotFoundError, OptionError, RunError, StateError
-from ._run import (
+from ._execution import (
     bind_input_value,
-    bind_output_tensor,
     bindable,
-    convert_input,
-    copy_back,
     copy_into,
     has_ortvalues,
+    ort_run_options,
     outputs_from_binding,
     run_feed,
 )
+from ._feeds import convert_input
+from ._optional import Optional
+from ._outputs import Outputs
+from ._preallocated import bind_output_tensor, check_target, copy_back
+from ._protocols import OrtRunOptions, OrtSession
 from ._run_options import RunOptions
-from ._tensor import Tensor, tensor, tensor_from_ortvalue, type_name
-from ._values import Optional
-
-if TYPE_CHECKING:
-    from ._session import Session
+from ._signature import Signature
+from ._tensor import Tensor
 
 __all__ = ["IOBinding"]
 
@@ -45,6 +45,26 @@ def _locked(method: _F) -> _F:
             return method(self, *args, **kwargs)
 
     return cast("_F", locked)
+
+_RUN_ERRORS: Final = _engine.Mapped("run_with_iobinding()", RunError)
+
+
+class BindingHost(Protocol):
+    """What a binding needs of its session (``Session`` is one)."""
+
+    _ort: OrtSession | None
+    """ORT's session; ``None`` once closed."""
+    _signature: Signature
+    _default_ro: OrtRunOptions
+    _generation: int
+
+    @property
+    def generation(self) -> int:
+        """Incremented by each rebuild."""
+
+    @property
+    def _sess(self) -> OrtSession:
+        """ORT's session, or :class:`StateError` (the session's own message) once closed."""
 
 
 class IOBinding:
@@ -64,11 +84,11 @@ class IOBinding:
     never corrupt it; make one binding per thread to run in parallel.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: BindingHost) -> None:
         """Create an empty binding for ``session``; prefer ``session.create_io_binding()``."""
         self._session = session
         self._generation = session.generation
-        self._binding = _engine.C.SessionIOBinding(session._sess)
+        self._binding = _engine.io_binding(session._sess)
         self._inputs: dict[str, Any] = {}
         self._outputs: dict[str, tuple[str, Tensor | None, Any]] = {}
         self._ran = False
@@ -77,7 +97,7 @@ class IOBinding:
         self._emulated: list[Any] | None = None  # outputs of the last run made without binding
         self._lock = threading.Lock()  # ORT's binding is not thread-safe: one call at a time
 
-    def _check(self) -> Any:
+    def _check(self) -> OrtSession:
         sess = self._session._ort
         if sess is None:
             raise StateError("IOBinding: its session is closed")
@@ -93,10 +113,11 @@ class IOBinding:
         Values are those :meth:`Session.run` accepts; empty optionals are refused.
         """
         self._check()
-        spec = self._session._specs.get(name) if isinstance(name, str) else None
+        specs = self._session._signature.specs
+        spec = specs.get(name) if isinstance(name, str) else None
         if spec is None:
             raise NotFoundError(f"bind_input(): unknown input {name!r}; the model's inputs are "
-                                f"{list(self._session._specs)}")
+                                f"{list(specs)}")
         if value is None or (isinstance(value, Optional) and value.value is None):
             raise InputError(f"bind_input(): input {name!r}: empty optionals cannot be bound; "
                              f"leave the input unbound instead")
@@ -124,10 +145,11 @@ class IOBinding:
             * ``bind_output("y", {"mode": "device"})``: ORT allocates on the session's device.
         """
         sess = self._check()
-        index = self._session._output_index.get(name) if isinstance(name, str) else None
+        signature = self._session._signature
+        index = signature.output_index.get(name) if isinstance(name, str) else None
         if index is None:
             raise NotFoundError(f"bind_output(): unknown output {name!r}; the model's outputs "
-                                f"are {self._session._output_names}")
+                                f"are {signature.output_names}")
         if spec_or_tensor is None:
             self._binding.bind_output(name, _engine.CPU_DEVICE)
             self._outputs[name] = ("cpu", None, None)
@@ -140,7 +162,7 @@ class IOBinding:
                 if mode not in ("device", "cpu"):
                     raise OptionError(f"bind_output(): 'mode' must be 'device' or 'cpu', got "
                                       f"{mode!r}")
-                device = (_session_device(sess, index) if mode == "device"
+                device = (_engine.output_device(sess, index) if mode == "device"
                           else _engine.CPU_DEVICE)
                 self._binding.bind_output(name, device)
                 self._outputs[name] = (mode, None, None)
@@ -154,7 +176,7 @@ class IOBinding:
             raise InputError(f"bind_output(): output {name!r}: expected a Tensor, a "
                              f"{{type, shape}} spec or {{mode='device'}}, got "
                              f"{type_name(spec_or_tensor)}")
-        target = self._session._check_target(name, spec_or_tensor, "bind_output()")
+        target = check_target(signature, name, spec_or_tensor, "bind_output()")
         staged = bind_output_tensor(self._binding, name, target)
         self._outputs[name] = ("tensor", target, staged)
         self._fast = None
@@ -236,25 +258,24 @@ class IOBinding:
                 sess = self._session._ort
                 if sess is not None:
                     ro = (self._session._default_ro if run_options is None
-                          else _ro_of(run_options))
-                    try:
+                          else ort_run_options(run_options))
+                    try:  # not a with block: the hot path (see _engine.Mapped)
                         sess.run_with_iobinding(self._binding, ro)
                     except Exception as exc:
-                        raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
+                        raise _RUN_ERRORS.error(exc) from exc
                     return fast
             sess = self._check()
             if not self._outputs:
                 raise InputError("run_with_iobinding(): no output is bound; call bind_output()")
-            missing = [n for n in self._session._required if n not in self._inputs]
+            missing = self._session._signature.missing(self._inputs)
             if missing:
                 raise InputError(f"run_with_iobinding(): required input(s) {missing} are not bound")
-            ro = self._session._default_ro if run_options is None else _ro_of(run_options)
+            ro = (self._session._default_ro if run_options is None
+                  else ort_run_options(run_options))
             if self._held:
                 return self._run_held(sess, ro)
-            try:
+            with _RUN_ERRORS:
                 sess.run_with_iobinding(self._binding, ro)
-            except Exception as exc:
-                raise _engine.translate(exc, RunError, "run_with_iobinding()") from None
             self._emulated = None
             pending = [(i, name, target, staged)
                        for i, (name, (kind, target, staged)) in enumerate(self._outputs.items())
@@ -268,11 +289,11 @@ class IOBinding:
                 self._fast = result
             return result
 
-    def _run_held(self, sess: Any, ro: Any) -> Outputs:
+    def _run_held(self, sess: OrtSession, ro: OrtRunOptions) -> Outputs:
         """Run with inputs ORT's binding cannot hold: pass them all, then fill the outputs."""
         feed = {name: converted for name, (_, converted) in self._inputs.items()}
         names = list(self._outputs)
-        bound = not self._session._exotic_outputs.isdisjoint(names) or has_ortvalues(feed)
+        bound = self._session._signature.needs_binding(names, has_ortvalues(feed))
         values = run_feed(sess, feed, names, ro, bound, "run_with_iobinding()")
         for i, (name, (kind, target, _)) in enumerate(self._outputs.items()):
             if kind == "tensor":
@@ -294,22 +315,3 @@ def _detached(value: Any) -> Any:
         if arr is not None and not arr.flags.owndata:
             return Tensor._wrap(arr.copy(), value._etype)
     return value
-
-
-def _ro_of(run_options: Any) -> Any:
-    if not isinstance(run_options, RunOptions):
-        raise OptionError(f"run_options must be a RunOptions, got {type_name(run_options)}")
-    return run_options._ro
-
-
-def _session_device(sess: Any, index: int) -> Any:
-    """Return the OrtDevice where the session places output ``index``."""
-    C = _engine.C
-    if not _engine.has("input_meminfos"):  # onnxruntime < 1.23: let ORT allocate on the host
-        return _engine.CPU_DEVICE
-    info = sess.output_meminfos[index]
-    kind = ort_device_kind(str(info.name))
-    if kind is None:
-        return _engine.CPU_DEVICE
-    factory = getattr(C.OrtDevice, kind)
-    return C.OrtDevice(factory(), C.OrtDevice.default_memory(), int(info.device_id))

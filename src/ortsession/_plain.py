@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PlainSession", "plain_session"]
 
-_SILENT = 4  # ORT's "fatal": no "terminate flag" log line when a run is stopped
-
-
 @dataclass(frozen=True)
 class PlainSession:
     """ORT's own objects for plain runs of a model.
@@ -54,6 +51,6 @@ def plain_session(model: str, like: Session) -> PlainSession:
     libraries = [load_custom_op_library(path) for path in options.custom_op_libraries]
     so = ort_session_options(options, _config.before_session(), libraries)
     session = _engine.plain_session(model, so, providers, provider_options_for(options, providers))
-    run_options = _engine.C.RunOptions()
-    run_options.log_severity_level = _SILENT
+    run_options = _engine.run_options()
+    run_options.log_severity_level = _engine.SILENT  # no "terminate flag" line when stopped
     return PlainSession(session, run_options)

@@ -56,7 +56,7 @@ class RunOptions:
     def __init__(self, opts: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """Create run options from a dict and/or keyword arguments (see :func:`run_options`)."""
         values = merge_fields(opts, fields, what="run option")
-        self._ro = _engine.new_run_options()
+        self._ro = _engine.run_options()
         self._severity = -1
         self._calls: set[RunOptions] = set()
         for key, value in parse_fields(_Fields, values, what=_WHAT).items():
@@ -144,7 +144,7 @@ class RunOptions:
 def blank_run_options() -> RunOptions:
     """Return run options with ORT's defaults, without parsing (one per asynchronous run)."""
     options = RunOptions.__new__(RunOptions)
-    options._ro = _engine.new_run_options()
+    options._ro = _engine.run_options()
     options._calls = set()
     options._severity = -1
     return options

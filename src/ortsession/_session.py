@@ -5,45 +5,31 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from operator import is_
-from typing import TYPE_CHECKING, Any, Final
-
-import numpy as np
+from typing import Any, Final
 
 from . import _config, _engine
 from ._builder import BuiltSession, build_session, file_identity
-from ._collections import MemoryInfo, ModelMetadata, Outputs
+from ._conversion import type_name
 from ._custom_ops import CustomOpLibrary, load_custom_op_library
-from ._devices import device_type
-from ._errors import InputError, ModelLoadError, NotFoundError, OptionError, RunError, StateError
+from ._errors import InputError, ModelLoadError, OptionError, RunError, StateError
+from ._execution import has_c_values, has_ortvalues, ort_run_options, run_feed
+from ._feeds import check_output_names, prepare_feed
+from ._iobinding import IOBinding
+from ._model_info import ModelMetadata, host_memory_infos, memory_infos, model_metadata
 from ._fields import option_string
 from ._options import SessionOptions, parse_session_options
+from ._outputs import Outputs
+from ._preallocated import bind_into
+from ._protocols import OrtRunOptions, OrtSession
 from ._providers import short_name
-from ._run import (
-    InputSpec,
-    bind_input_value,
-    bind_output_tensor,
-    bindable,
-    check_output_names,
-    check_target_array,
-    copy_back,
-    copy_into,
-    has_c_values,
-    has_ortvalues,
-    prepare_feed,
-    run_feed,
-)
 from ._run_options import RunOptions
-from ._tensor import Tensor, type_name
-from ._typeinfo import TypeInfo, typeinfo_from_nodearg
-
-if TYPE_CHECKING:
-    from ._iobinding import IOBinding
+from ._signature import Signature
+from ._tensor import Tensor
+from ._typeinfo import TypeInfo, find_info
 
 __all__ = ["Session", "session", "session_from_bytes"]
 
-_INT64_MAX: Final = 2**63 - 1
-_MEM_TYPES: Final = {-2: "cpu_input", -1: "cpu_output", 0: "default"}
+_RUN_INTO_ERRORS: Final = _engine.Mapped("run_into()", RunError)
 
 
 class Session:
@@ -62,7 +48,7 @@ class Session:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._generation = 0
-        self._ort: Any = None
+        self._ort: OrtSession | None = None
         self._built: BuiltSession | None = None
         self._identity = file_identity(model)  # the file's content as it is opened
         built = build_session(model, options, (), stacklevel=4)  # warn at the caller
@@ -76,26 +62,19 @@ class Session:
     def _install(self, built: BuiltSession) -> None:
         sess = built.ort
         self._built = built
-        self._inputs = tuple(typeinfo_from_nodearg(a) for a in sess.inputs_meta)
-        self._outputs = tuple(typeinfo_from_nodearg(a) for a in sess.outputs_meta)
-        self._initializers = tuple(typeinfo_from_nodearg(a) for a in sess.overridable_initializers)
-        in_specs = tuple(InputSpec.from_info(i, True) for i in self._inputs)
-        init_specs = tuple(InputSpec.from_info(i, False) for i in self._initializers)
-        self._order = in_specs + init_specs
-        self._specs = {s.name: s for s in self._order}
-        self._required = tuple(s.name for s in in_specs if s.required)
-        self._output_names = [o.name or "" for o in self._outputs]
-        self._output_index = {n: i for i, n in enumerate(self._output_names)}
-        self._exotic_outputs = frozenset(o.name for o in self._outputs
-                                         if InputSpec.from_info(o, False).exotic)
-        self._default_ro = _engine.new_run_options()
+        signature = Signature.of(sess)
+        self._signature = signature
+        self._inputs = signature.inputs
+        self._outputs = signature.outputs
+        self._initializers = signature.initializers
+        self._default_ro = _engine.run_options()
         self._local = threading.local()
         self._c_session: Any = None  # the C API session (sequences of bfloat16 …), on first use
         self._generation += 1
         self._ort = sess
 
     @property
-    def _sess(self) -> Any:
+    def _sess(self) -> OrtSession:
         sess = self._ort
         if sess is None:
             raise StateError(f"session for {self._source} is closed; create a new session")
@@ -130,7 +109,7 @@ class Session:
     def output_names(self) -> list[str]:
         """Return the model's output names, in order."""
         self._sess  # noqa: B018
-        return list(self._output_names)
+        return list(self._signature.output_names)
 
     def overridable_initializer_names(self) -> list[str]:
         """Return the names of initializers that inputs may override."""
@@ -166,66 +145,27 @@ class Session:
 
     def _info(self, infos: tuple[TypeInfo, ...], what: str, key: str | int) -> TypeInfo:
         self._sess  # noqa: B018
-        if isinstance(key, str):
-            for info in infos:
-                if info.name == key:
-                    return info
-            raise NotFoundError(f"no {what} named {key!r}; {what} names: "
-                                f"{[i.name for i in infos]}")
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            if 0 <= key < len(infos):
-                return infos[int(key)]
-            raise NotFoundError(f"{what} index {key} out of range: the model has {len(infos)} "
-                                f"{what}(s), indices 0..{len(infos) - 1}")
-        raise NotFoundError(f"{what} must be given by name (str) or 0-based index (int), got "
-                            f"{key!r}")
+        return find_info(infos, what, key)
 
     def memory_info_for_inputs(self) -> Outputs:
         """Return where ORT expects each input: a collection indexed by position and name."""
         sess = self._sess
         if not _engine.has("input_meminfos"):
-            return self._host_memory_infos("memory_info_for_inputs()", self.input_names())
-        return self._memory_infos(sess.input_meminfos, self.input_names())
+            return host_memory_infos("memory_info_for_inputs()", self.input_names(),
+                                     self.providers(), self._options.enable_cpu_mem_arena)
+        return memory_infos(sess.input_meminfos, self.input_names())
 
     def memory_info_for_outputs(self) -> Outputs:
         """Return where ORT places each output: a collection indexed by position and name."""
         sess = self._sess
         if not _engine.has("input_meminfos"):
-            return self._host_memory_infos("memory_info_for_outputs()", self.output_names())
-        return self._memory_infos(sess.output_meminfos, self.output_names())
-
-    def _host_memory_infos(self, what: str, names: list[str]) -> Outputs:
-        # onnxruntime < 1.23 cannot say; on the CPU provider alone the answer is known: host
-        # memory, from the arena unless enable_cpu_mem_arena is off (what 1.23+ reports)
-        if self.providers() != ["cpu"]:
-            _engine.require("input_meminfos", f"{what} with providers {self.providers()}")
-        info = MemoryInfo(name="Cpu", id=0, mem_type="default",
-                          allocator_type="arena" if self._options.enable_cpu_mem_arena
-                          else "device", device_type="cpu", device_mem_type="default",
-                          vendor_id=0)
-        return Outputs(names, [info] * len(names))
-
-    @staticmethod
-    def _memory_infos(infos: list[Any], names: list[str]) -> Outputs:
-        entries = [MemoryInfo(
-            name=str(m.name), id=int(m.device_id), mem_type=_MEM_TYPES.get(int(m.mem_type),
-                                                                          str(int(m.mem_type))),
-            allocator_type=str(m.allocator_type.name).replace("ORT_", "").replace(
-                "_ALLOCATOR", "").lower(),
-            device_type=device_type(str(m.name)),
-            device_mem_type=str(m.device_mem_type.name).lower(),
-            vendor_id=int(m.device_vendor_id)) for m in infos]
-        return Outputs(names, entries)
+            return host_memory_infos("memory_info_for_outputs()", self.output_names(),
+                                     self.providers(), self._options.enable_cpu_mem_arena)
+        return memory_infos(sess.output_meminfos, self.output_names())
 
     def metadata(self) -> ModelMetadata:
         """Return the model's :class:`ModelMetadata`."""
-        meta = self._sess.model_meta
-        version = int(meta.version)
-        return ModelMetadata(
-            producer_name=str(meta.producer_name), graph_name=str(meta.graph_name),
-            graph_description=str(meta.graph_description), domain=str(meta.domain),
-            description=str(meta.description), version=0 if version == _INT64_MAX else version,
-            custom_metadata=dict(meta.custom_metadata_map))
+        return model_metadata(self._sess.model_meta)
 
     def providers(self) -> list[str]:
         """Return the short names of the execution providers in effect, in priority order."""
@@ -253,10 +193,8 @@ class Session:
         sess = self._sess
         if not self._options.profile_file_prefix:
             return None
-        try:
+        with _engine.Mapped("end_profiling()", StateError):
             path = str(sess.end_profiling())
-        except Exception as exc:
-            raise _engine.translate(exc, StateError, "end_profiling()") from None
         if path and not os.path.isfile(path):  # ORT only logs that it could not write the file
             raise StateError(f"end_profiling(): ONNX Runtime could not write the profile file "
                              f"{os.path.abspath(path)!r} (profile_file_prefix="
@@ -276,12 +214,8 @@ class Session:
                    for k, v in opts.items()}
         sess = self._sess
         _engine.require("set_ep_dynamic_options", "set_ep_dynamic_options()", OptionError)
-        try:
+        with _engine.Mapped("set_ep_dynamic_options()", OptionError):
             sess.set_ep_dynamic_options(strings)
-        except StateError:
-            raise
-        except Exception as exc:
-            raise _engine.translate(exc, OptionError, "set_ep_dynamic_options()") from None
 
     def register_custom_op_library(self, path_or_handle: str | os.PathLike[str] |
                                    CustomOpLibrary) -> None:
@@ -388,28 +322,26 @@ class Session:
         """
         sess = self._ort
         if sess is None:
-            raise StateError(f"session for {self._source} is closed; create a new session")
-        ro = self._default_ro if run_options is None else _ro(run_options)
+            sess = self._sess  # raises StateError
+        ro = self._default_ro if run_options is None else ort_run_options(run_options)
         local = self._local
         cached = getattr(local, "into", None)
         if cached is not None and cached.matches(inputs, outputs):
-            try:
+            try:  # not a with block: the hot path (see _engine.Mapped)
                 sess.run_with_iobinding(cached.binding, ro)
             except Exception as exc:
-                raise _engine.translate(exc, RunError, "run_into()") from None
+                raise _RUN_INTO_ERRORS.error(exc) from exc
             result: Outputs = cached.result
             return result
-        plan = self._bind_into(sess, inputs, outputs)
+        signature = self._signature
+        plan = bind_into(signature, sess, inputs, outputs)
         if plan.binding is None:  # string/sequence/map inputs: ORT's binding cannot take them
             local.into = None
-            bound = (not self._exotic_outputs.isdisjoint(plan.names)
-                     or has_ortvalues(plan.feed))
+            bound = signature.needs_binding(plan.names, has_ortvalues(plan.feed))
             plan.fill(run_feed(sess, plan.feed, plan.names, ro, bound, "run_into()"))
             return plan.result
-        try:
+        with _RUN_INTO_ERRORS:
             sess.run_with_iobinding(plan.binding, ro)
-        except Exception as exc:
-            raise _engine.translate(exc, RunError, "run_into()") from None
         plan.finish()
         local.into = plan if plan.cacheable else None
         return plan.result
@@ -440,13 +372,14 @@ class Session:
         """
         self._sess  # noqa: B018 — raises StateError when closed
         if run_options is not None:
-            _ro(run_options)
+            ort_run_options(run_options)  # a wrong run_options is refused now
         from . import _async
 
         return await _async.run_into(self, inputs, outputs, run_options)
 
     def _prepare_run(self, inputs: Any, output_names: Any, run_options: Any
-                     ) -> tuple[Any, dict[str, Any], list[str], dict[str, int] | None, bool, Any]:
+                     ) -> tuple[OrtSession, dict[str, Any], list[str], dict[str, int] | None,
+                                bool, OrtRunOptions]:
         """Validate a run (for :meth:`run`, :meth:`run_async` and the batcher), in one order.
 
         Returns:
@@ -454,81 +387,22 @@ class Session:
             IO binding, ORT's run options)``.
         """
         sess = self._sess
-        feed, ortvalues = prepare_feed(self._specs, self._order, self._required, inputs)
+        signature = self._signature
+        feed, ortvalues = prepare_feed(signature.specs, signature.order, signature.required,
+                                       inputs)
         if output_names is None:
-            names = self._output_names
-            index: dict[str, int] | None = self._output_index
-            exotic = bool(self._exotic_outputs)
+            names = signature.output_names
+            index: dict[str, int] | None = signature.output_index
+            bound = ortvalues or signature.all_outputs_bound
         else:
-            names = check_output_names(output_names, self._output_index)
+            names = check_output_names(output_names, signature.output_index)
             index = None
-            exotic = not self._exotic_outputs.isdisjoint(names)
-        ro = self._default_ro if run_options is None else _ro(run_options)
-        return sess, feed, names, index, exotic or ortvalues, ro
-
-    def _bind_into(self, sess: Any, inputs: Any, outputs: Any) -> _IntoPlan:
-        if not isinstance(outputs, Mapping) or not outputs:
-            raise InputError(f"run_into(): outputs must be a non-empty dict of output name → "
-                             f"preallocated Tensor, got {outputs!r}")
-        feed, _ = prepare_feed(self._specs, self._order, self._required, inputs)
-        names = list(outputs)
-        checked = [self._check_target(name, target) for name, target in outputs.items()]
-        targets = list(outputs.values())
-        if not all(bindable(v) for v in feed.values()):
-            return _IntoPlan(None, feed, inputs, outputs, names, targets, [], cacheable=False)
-        given = (inputs if isinstance(inputs, Mapping)
-                 else {s.name: v for s, v in zip(self._order, inputs)})
-        binding = _engine.C.SessionIOBinding(sess)
-        # A plan is reusable only when ORT reads every input straight from the caller's own
-        # array: then in-place changes are seen, and nothing converted here can go stale.
-        by_pointer = True
-        for name, value in feed.items():
-            bound = bind_input_value(binding, name, value)
-            if bound is None:
-                by_pointer = False
-            else:
-                feed[name] = bound  # keep the bound copy alive with the plan
-                by_pointer = by_pointer and bound is _array_of(given.get(name))
-        staged: list[tuple[int, str, Tensor, Any]] = []
-        for i, (name, tensor) in enumerate(zip(names, checked)):
-            extra = bind_output_tensor(binding, name, tensor)
-            if extra is not None:
-                staged.append((i, name, tensor, extra))
-        return _IntoPlan(binding, feed, inputs, outputs, names, targets, staged,
-                         cacheable=by_pointer and not staged)
-
-    def _check_target(self, name: Any, target: Any, context: str = "run_into()") -> Tensor:
-        i = self._output_index.get(name) if isinstance(name, str) else None
-        if i is None:
-            raise NotFoundError(f"{context}: unknown output {name!r}; the model's outputs are "
-                                f"{self._output_names}")
-        info = self._outputs[i]
-        if isinstance(target, np.ndarray):
-            check_target_array(target, name, context)  # before Tensor() would copy it
-            target = Tensor(target)
-        if not isinstance(target, Tensor):
-            raise InputError(f"{context}: output {name!r} needs a preallocated Tensor (or a "
-                             f"C-contiguous numpy array), got {type_name(target)}")
-        spec = InputSpec.from_info(info, True)
-        if spec.element_type is None:
-            raise InputError(f"{context}: output {name!r} is a {info.type}, only tensor "
-                             f"outputs can be preallocated")
-        if target._etype is not spec.element_type:
-            raise InputError(f"{context}: output {name!r} is {spec.element_type.type_name}, "
-                             f"the preallocated tensor is {target.data_type}")
-        shape = target.shape
-        if spec.dims is not None and (len(shape) != len(spec.dims) or any(
-                d >= 0 and d != s for d, s in zip(spec.dims, shape))):
-            raise InputError(f"{context}: output {name!r} has shape {list(spec.dims)}, the "
-                             f"preallocated tensor has shape {list(shape)}")
-        if target._array is not None:
-            check_target_array(target._array, name, context)
-        return target
+            bound = signature.needs_binding(names, ortvalues)
+        ro = self._default_ro if run_options is None else ort_run_options(run_options)
+        return sess, feed, names, index, bound, ro
 
     def create_io_binding(self) -> IOBinding:
         """Return a new :class:`IOBinding` for this session."""
-        from ._iobinding import IOBinding
-
         return IOBinding(self)
 
     def run_with_iobinding(self, binding: IOBinding, run_options: RunOptions | None = None
@@ -542,8 +416,6 @@ class Session:
             RunError: ORT failed during the run; :class:`TerminatedError` after ``terminate()``.
         """
         if getattr(binding, "_session", None) is not self:
-            from ._iobinding import IOBinding
-
             if not isinstance(binding, IOBinding):
                 raise InputError(f"run_with_iobinding(): expected an IOBinding (from "
                                  f"session.create_io_binding()), got {type_name(binding)}")
@@ -554,86 +426,6 @@ class Session:
     def __repr__(self) -> str:
         state = "closed" if self._ort is None else ", ".join(self.providers())
         return f"<Session {self._source} [{state}]>"
-
-
-class _IntoPlan:
-    """A bound ``run_into`` call, reusable while the caller passes the same objects."""
-
-    __slots__ = ("binding", "cacheable", "feed", "in_dict", "in_keys", "in_len", "in_objs",
-                 "in_shapes", "out_items", "out_keys", "out_objs", "result", "staged")
-
-    @property
-    def names(self) -> list[str]:
-        """The output names, in the caller's order."""
-        return self.result.names()
-
-    def __init__(self, binding: Any, feed: dict[str, Any], inputs: Any,
-                 outputs: Mapping[str, Any], names: list[str], targets: list[Any],
-                 staged: list[tuple[int, str, Tensor, Any]], cacheable: bool) -> None:
-        self.binding = binding
-        self.feed = feed  # what ORT reads by pointer must live as long as the binding
-        self.result = Outputs(names, targets)
-        self.staged = staged
-        self.cacheable = cacheable
-        self.in_dict = isinstance(inputs, dict)
-        self.in_keys = frozenset(inputs) if self.in_dict else frozenset()
-        self.in_objs = tuple(inputs.values() if isinstance(inputs, Mapping) else inputs)
-        self.in_len = len(self.in_objs)
-        # ORT reads each bound array with the shape it had when bound: an array reshaped in
-        # place since then must be bound again
-        arrays = [a for a in map(_array_of, self.in_objs) if a is not None]
-        self.in_shapes = tuple((a, a.shape) for a in arrays)
-        self.out_items = tuple(outputs.items())
-        self.out_keys = frozenset(outputs)
-        self.out_objs = tuple(outputs.values())
-
-    def matches(self, inputs: Any, outputs: Any) -> bool:
-        """Tell whether ``inputs``/``outputs`` are the very objects this plan bound.
-
-        Hot path of a repeated ``run_into``: C-level identity checks, no Python loop over
-        the values.
-        """
-        kind = type(inputs)
-        if kind is dict:
-            if not self.in_dict or inputs.keys() != self.in_keys:
-                return False
-            values = inputs.values()
-        elif kind is list or kind is tuple:
-            if self.in_dict or len(inputs) != self.in_len:
-                return False
-            values = inputs
-        else:
-            return False
-        if not all(map(is_, values, self.in_objs)):
-            return False
-        for arr, shape in self.in_shapes:
-            if arr.shape != shape:
-                return False
-        return (type(outputs) is dict and outputs.keys() == self.out_keys
-                and all(map(is_, outputs.values(), self.out_objs)))
-
-    def finish(self) -> None:
-        """Copy outputs that ORT could not write in place into the caller's tensors."""
-        if self.staged:
-            copy_back(self.binding, self.staged, "run_into()")
-
-    def fill(self, values: list[Any]) -> None:
-        """Copy the outputs of an unbound run into the caller's tensors."""
-        for (name, target), value in zip(self.out_items, values):
-            copy_into(target, value, name, "run_into()")
-
-
-def _array_of(value: Any) -> Any:
-    if type(value) is Tensor:
-        return value._array
-    return value if type(value) is np.ndarray else None
-
-
-def _ro(run_options: Any) -> Any:
-    if not isinstance(run_options, RunOptions):
-        raise OptionError(f"run_options must be a RunOptions (from ortsession.run_options()), "
-                          f"got {type_name(run_options)}")
-    return run_options._ro
 
 
 def session(model_path: str | os.PathLike[str], opts: Mapping[str, Any] | None = None, /,

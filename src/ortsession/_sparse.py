@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from . import _engine
+from ._conversion import check_shape, coerce, type_name
 from ._errors import TensorError
-from ._tensor import Tensor, _check_shape, _coerce, type_name
+from ._tensor import Tensor
 from ._types import ElementType, element_type, element_type_from_dtype
 
 __all__ = ["SparseTensor"]
@@ -68,7 +69,7 @@ class SparseTensor:
             TensorError: wrong index type or shape, an index outside ``dense_shape``, or a
                 value count that does not match the indices.
         """
-        shape = _check_shape(dense_shape, "SparseTensor.coo(): dense_shape")
+        shape = check_shape(dense_shape, "SparseTensor.coo(): dense_shape")
         vals = _values(values, "SparseTensor.coo()", 1, data_type)
         idx = _index_array(indices, np.int64, "SparseTensor.coo(): indices")
         nnz = vals.shape[0]
@@ -101,7 +102,7 @@ class SparseTensor:
         Raises:
             TensorError: the arrays do not describe a valid CSR layout of ``dense_shape``.
         """
-        shape = _check_shape(dense_shape, "SparseTensor.csr(): dense_shape")
+        shape = check_shape(dense_shape, "SparseTensor.csr(): dense_shape")
         if len(shape) != 2:
             raise TensorError(f"SparseTensor.csr(): dense_shape must be [rows, columns], got "
                               f"{list(shape)}")
@@ -133,7 +134,7 @@ class SparseTensor:
         Raises:
             TensorError: the arrays do not describe blocks inside ``dense_shape``.
         """
-        shape = _check_shape(dense_shape, "SparseTensor.block_sparse(): dense_shape")
+        shape = check_shape(dense_shape, "SparseTensor.block_sparse(): dense_shape")
         vals = _values(values, "SparseTensor.block_sparse()", 3, data_type)
         idx = _index_array(indices, np.int32, "SparseTensor.block_sparse(): indices")
         blocks, bh, bw = vals.shape
@@ -253,7 +254,7 @@ def _values(values: Any, what: str, ndim: int,
             data_type: ElementType | str | None) -> np.ndarray[Any, Any]:
     data = values.numpy() if isinstance(values, Tensor) else values
     if data_type is not None:
-        data = _coerce(data, element_type(data_type), f"{what}: values")
+        data = coerce(data, element_type(data_type), f"{what}: values")
     arr = np.ascontiguousarray(data)
     try:
         et = element_type_from_dtype(arr.dtype)

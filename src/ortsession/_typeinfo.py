@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ._errors import ModelLoadError, TensorError
+import numpy as np
+
+from ._errors import ModelLoadError, NotFoundError, TensorError
 from ._types import ElementType, element_type_from_onnx_name
 
-__all__ = ["TypeInfo", "parse_type_string"]
+__all__ = ["TypeInfo", "find_info", "parse_type_string"]
 
 
 @dataclass(frozen=True)
@@ -138,3 +140,20 @@ def typeinfo_from_nodearg(arg: Any) -> TypeInfo:
         raise ModelLoadError(f"the model declares an input or output whose name or dimension "
                              f"names are not valid UTF-8: {exc}") from None
     return parse_type_string(ts, name=name, dims=dims)
+
+
+def find_info(infos: tuple[TypeInfo, ...], what: str, key: Any) -> TypeInfo:
+    """Return the info named ``key`` (str) or at 0-based index ``key`` (int) among ``infos``."""
+    if isinstance(key, str):
+        for info in infos:
+            if info.name == key:
+                return info
+        raise NotFoundError(f"no {what} named {key!r}; {what} names: "
+                            f"{[i.name for i in infos]}")
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if 0 <= key < len(infos):
+            return infos[int(key)]
+        raise NotFoundError(f"{what} index {key} out of range: the model has {len(infos)} "
+                            f"{what}(s), indices 0..{len(infos) - 1}")
+    raise NotFoundError(f"{what} must be given by name (str) or 0-based index (int), got "
+                        f"{key!r}")

@@ -118,7 +118,7 @@ def test_compare_reports_the_first_difference() -> None:
 
 
 def test_the_model_guard_accepts_every_corpus_model(sample: Sample) -> None:
-    from ortsession._guard import check_model_bytes
+    from ortsession._prechecks import check_model_bytes
 
     for case in sample.corpus:
         check_model_bytes(case.model, case.id)

@@ -72,7 +72,7 @@ def image_options(given: Mapping[str, Any] | None, input_shape: Sequence[int],
     return opts
 
 
-def _load_image(path: str, opts: Mapping[str, Any]) -> np.ndarray[Any, Any]:
+def read_image(path: str, opts: Mapping[str, Any]) -> np.ndarray[Any, Any]:
     """Decode the image at ``path`` and preprocess it as ``opts`` say (see :func:`image_options`).
 
     Returns an array of the options' ``data_type``: ``[1, C, H, W]`` (``nchw``), ``[1, H, W, C]``

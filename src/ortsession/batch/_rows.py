@@ -24,7 +24,7 @@ from ortsession._errors import InputError, OrtError, RunError, TensorError
 from ortsession._session import Session
 from ortsession._tensor import Tensor
 
-from ._images import _load_image
+from ._images import read_image
 from ._plan import InputPlan, Plan
 
 __all__ = ["Chunk", "Result", "Runner"]
@@ -214,7 +214,7 @@ def _decode(chunk: Chunk, plan: Plan) -> dict[str, Any]:
             images: list[Any] = [None] * chunk.count
             for i, path in enumerate(chunk.columns[inp.column]):
                 try:
-                    images[i] = _load_image(path, inp.image)
+                    images[i] = read_image(path, inp.image)
                 except (OSError, ValueError, SyntaxError) as exc:
                     chunk.errors[i] = f"cannot decode image {path!r}: {exc}"
             decoded[inp.column] = images

@@ -297,7 +297,7 @@ class ImageFolderSource(Source):
     """Every image file under a folder (sorted by relative path), one row each.
 
     The column is ``image``; files are decoded and preprocessed in the workers (see
-    ``_images._load_image``).
+    ``_images.read_image``).
     """
 
     kind = "images"

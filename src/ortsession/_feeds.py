@@ -1,9 +1,9 @@
-"""Running: input validation and conversion, output conversion.
+"""Feeds: what each model input accepts (``InputSpec``), and run inputs checked and converted.
 
 The hot path (``Session.run`` with numpy-native tensors) does one dict/list walk over the inputs,
-identity checks on dtypes, a rank/dimension check, one call into ORT with the GIL released, and a
-cheap wrap of each output array. Types numpy lacks (bfloat16, float8, int4 …) take the OrtValue
-route through an ORT IO binding.
+identity checks on dtypes and a rank/dimension check; everything else is converted here, with a
+message naming the input, before ORT sees it. Types numpy lacks (bfloat16, float8, int4 …) become
+OrtValues, which take the IO-binding route of ``_execution``.
 """
 
 from __future__ import annotations
@@ -18,17 +18,20 @@ import numpy as np
 from . import _engine
 from ._arraylike import foreign_array, is_foreign_array
 from ._capi import CSequence
-from ._errors import InputError, NotFoundError, RunError, TensorError
-from ._tensor import Tensor, _coerce, ortvalue_from_array, tensor_from_ortvalue, type_name
+from ._conversion import coerce, type_name
+from ._errors import InputError, NotFoundError, TensorError
+from ._optional import Optional
+from ._ortvalues import ortvalue_from_array
+from ._tensor import Tensor
 from ._typeinfo import TypeInfo
-from ._types import DTYPE_TO_ELEMENT_TYPE, ElementType, element_type, element_type_from_dtype
-from ._values import Optional
+from ._types import ElementType, element_type, element_type_from_dtype
 
-__all__ = ["InputSpec", "convert_outputs", "prepare_feed"]
+__all__ = ["InputSpec", "check_output_names", "convert_input", "is_exotic", "prepare_feed"]
 
-_ORTVALUE: Final = _engine.C.OrtValue
+_ORTVALUE: Final = _engine.ORTVALUE
 _NDARRAY: Final = np.ndarray
-_DTYPE_TO_ET: Final = DTYPE_TO_ELEMENT_TYPE
+
+
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class InputSpec:
         """Build the spec of an input from its :class:`TypeInfo`."""
         et = info.element_type
         dims = info.shape if info.shape else None  # [] may mean "no shape": skip the rank check
-        exotic = _is_exotic(info)
+        exotic = is_exotic(info)
         static = (dims if dims is not None and all(d >= 0 for d in dims) and et is not None
                   and et.is_native and et is not ElementType.STRING and not exotic
                   and info.onnx_type == "tensor" else None)
@@ -84,13 +87,14 @@ class InputSpec:
         return self.info.type
 
 
-def _is_exotic(info: TypeInfo | None) -> bool:
+def is_exotic(info: TypeInfo | None) -> bool:
+    """Tell whether a type holds an element type numpy lacks (at any depth)."""
     if info is None:
         return False
     et = info.element_type
     if et is not None and not et.is_native:
         return True
-    return _is_exotic(info.element) or _is_exotic(info.value)
+    return is_exotic(info.element) or is_exotic(info.value)
 
 
 def _check_dims(spec: InputSpec, shape: tuple[int, ...]) -> None:
@@ -143,7 +147,7 @@ def convert_tensor_input(spec: InputSpec, value: Any) -> Any:
             raise InputError(f"input {spec.name!r}: expected a tensor ({spec.describe()}), got "
                              f"{type_name(value)}")
         try:
-            arr = _coerce(value, et, f"input {spec.name!r}")
+            arr = coerce(value, et, f"input {spec.name!r}")
         except TensorError as exc:
             raise InputError(str(exc)) from None
         if arr.ndim == 0 and spec.dims and all(d in (-1, 1) for d in spec.dims):
@@ -173,7 +177,7 @@ def _array_for(spec: InputSpec, arr: np.ndarray[Any, Any]) -> np.ndarray[Any, An
                          f"{type_name(arr)}{hint}")
     if et is ElementType.STRING:
         try:
-            return _coerce(arr, et, f"input {spec.name!r}")
+            return coerce(arr, et, f"input {spec.name!r}")
         except TensorError as exc:
             raise InputError(str(exc)) from None
     return np.asarray(arr, dtype=et.dtype, order="C")  # ascontiguousarray makes 0-d 1-d
@@ -215,10 +219,8 @@ def _convert_sparse(spec: InputSpec, value: Any) -> Any:
         raise InputError(f"input {spec.name!r}: expected a sparse tensor of "
                          f"{spec.info.type}, got one of {value.data_type}")
     _check_dims(spec, value.dense_shape)
-    try:
+    with _engine.Mapped(f"input {spec.name!r}", InputError):
         return value._to_ortvalue()
-    except Exception as exc:
-        raise _engine.translate(exc, InputError, f"input {spec.name!r}") from None
 
 
 def _convert_sequence(spec: InputSpec, value: Any) -> list[Any] | CSequence:
@@ -227,7 +229,7 @@ def _convert_sequence(spec: InputSpec, value: Any) -> list[Any] | CSequence:
                          f"{type_name(value)}")
     element = spec.info.element
     assert element is not None
-    if _is_exotic(element):
+    if is_exotic(element):
         return _exotic_sequence(spec, element, value)
     inner = InputSpec.from_info(TypeInfo(**{**element.__dict__, "name": spec.name,
                                             "shape": None, "has_shape": False}), True)
@@ -255,7 +257,7 @@ def _exotic_sequence(spec: InputSpec, element: TypeInfo, value: Sequence[Any]) -
             tensors.append(item)
             continue
         try:
-            tensors.append(Tensor._wrap(_coerce(item, et, f"input {spec.name!r}"), et))
+            tensors.append(Tensor._wrap(coerce(item, et, f"input {spec.name!r}"), et))
         except TensorError as exc:
             raise InputError(f"{exc} (element {i} of the sequence)") from None
     return CSequence(et, tensors)
@@ -377,232 +379,3 @@ def check_output_names(output_names: Any, known: Mapping[str, int]) -> list[str]
         if n not in known:
             raise NotFoundError(f"unknown output {n!r}; the model's outputs are {list(known)}")
     return list(output_names)
-
-
-def convert_value(value: Any) -> Any:
-    """Convert what ORT's ``run`` returned for one output into ortsession values."""
-    if type(value) is _NDARRAY:
-        et = _DTYPE_TO_ET.get(value.dtype)
-        if et is None:
-            et = element_type_from_dtype(value.dtype)
-            if et is ElementType.STRING and value.dtype.kind != "O":
-                return Tensor._wrap(value.astype(object), et)
-        return Tensor._wrap(value, et)
-    if isinstance(value, list):
-        return [convert_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: convert_value(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    if _engine.is_sparse(value):
-        from ._sparse import SparseTensor
-
-        return SparseTensor._from_ort(value)
-    return value
-
-
-def convert_outputs(results: list[Any]) -> list[Any]:
-    """Convert the list ORT's ``run`` returned (numpy arrays, lists, dicts, ``None``)."""
-    wrap = Tensor._wrap
-    ets = _DTYPE_TO_ET
-    return [wrap(r, ets[r.dtype]) if type(r) is _NDARRAY and r.dtype in ets
-            else convert_value(r) for r in results]
-
-
-def bindable(value: Any) -> bool:
-    """Tell whether ORT's IO binding can take a converted input (non-string tensors only)."""
-    if isinstance(value, _NDARRAY):
-        return bool(value.dtype.kind != "O")
-    return isinstance(value, _ORTVALUE)
-
-
-def run_bound(sess: Any, feed: dict[str, Any], names: list[str], ro: Any,
-              context: str) -> list[Any]:
-    """Run through an ORT IO binding (OrtValue inputs, types numpy lacks in outputs)."""
-    C = _engine.C
-    binding = C.SessionIOBinding(sess)
-    keep = []
-    for name, v in feed.items():
-        if not bindable(v):
-            raise RunError(f"{context}: input {name!r} is a string tensor, sequence or map, "
-                           f"which ORT's Python binding cannot pass together with outputs of "
-                           f"types numpy lacks (bfloat16, float8, int4 ...); request those "
-                           f"outputs in a separate run")
-        keep.append(bind_input_value(binding, name, v))
-    for name in names:
-        binding.bind_output(name, _engine.CPU_DEVICE)
-    try:
-        sess.run_with_iobinding(binding, ro)
-    except Exception as exc:
-        raise _engine.translate(exc, RunError, context) from None
-    del keep
-    return outputs_from_binding(binding)
-
-
-def has_c_values(feed: dict[str, Any]) -> bool:
-    """Tell whether a converted feed holds a sequence only ORT's C API can build."""
-    return any(type(v) is CSequence for v in feed.values())
-
-
-def has_ortvalues(feed: dict[str, Any]) -> bool:
-    """Tell whether a converted feed holds an OrtValue (a type numpy lacks, or a device tensor).
-
-    A sequence only ORT's C API can build (:func:`has_c_values`) counts too: neither goes
-    through ORT's plain ``run``.
-    """
-    return any(isinstance(v, (_ORTVALUE, CSequence)) for v in feed.values())
-
-
-def run_feed(sess: Any, feed: dict[str, Any], names: list[str], ro: Any, bound: bool,
-             context: str) -> list[Any]:
-    """Run with a converted feed: through an IO binding when ``bound``, else ORT's ``run``.
-
-    ``bound`` must be true when the feed holds an OrtValue (:func:`has_ortvalues`) or a
-    requested output has a type numpy lacks: ORT's ``run`` handles neither.
-    """
-    if bound:  # prepare_feed and has_ortvalues flag a C API sequence as an OrtValue
-        if has_c_values(feed):
-            raise InputError(f"{context}: a sequence of a type numpy lacks is built through "
-                             f"ORT's C API, which only Session.run() uses")
-        return run_bound(sess, feed, names, ro, context)
-    try:
-        results = sess.run(names, feed, ro)
-    except Exception as exc:
-        raise _engine.translate(exc, RunError, context) from None
-    return convert_outputs(results)
-
-
-def copy_into(target: Any, produced: Any, name: str, context: str) -> None:
-    """Copy a produced output into the caller's preallocated tensor or array."""
-    arr = target._array if isinstance(target, Tensor) else target
-    got = produced.numpy() if isinstance(produced, Tensor) else None
-    if got is None or arr is None:
-        raise RunError(f"{context}: output {name!r} is not a host tensor and cannot be copied "
-                       f"into the preallocated one")
-    if got.shape != arr.shape:
-        raise RunError(f"{context}: output {name!r} has shape {list(got.shape)}, the "
-                       f"preallocated tensor has shape {list(arr.shape)}")
-    arr[...] = got
-
-
-def outputs_from_binding(binding: Any) -> list[Any]:
-    """Convert an ORT IO binding's outputs (OrtValues) to ortsession values."""
-    ovs = binding.get_outputs()
-    values: list[Any] = []
-    copied: list[Any] | None = None
-    for i in range(len(ovs)):
-        ov = ovs[i]
-        if not ov.has_value():  # an empty optional (ORT crashes on data_type() of those)
-            values.append(None)
-            continue
-        if ov.is_tensor():
-            values.append(tensor_from_ortvalue(ov))
-            continue
-        if ov.is_sparse_tensor():
-            from ._sparse import SparseTensor
-
-            values.append(SparseTensor._from_ort(ov.as_sparse_tensor()))
-            continue
-        if copied is None:
-            try:
-                copied = binding.copy_outputs_to_cpu()
-            except Exception as exc:
-                raise RunError(f"ORT's Python binding cannot return output {i} "
-                               f"({ov.data_type()}) together with tensor types numpy lacks: "
-                               f"{_engine.clean_message(str(exc))}") from None
-        values.append(convert_value(copied[i]))
-    return values
-
-
-# --- binding helpers (run_into and IOBinding) -----------------------------------------------
-
-def bind_input_value(binding: Any, name: str, value: Any) -> Any:
-    """Bind a converted input (array, OrtValue, list or dict); arrays are bound by pointer.
-
-    A non-contiguous or misaligned array is first copied into a C-contiguous one (binding the
-    original's pointer would make ORT read the wrong elements).
-
-    Returns:
-        The array ORT now reads by pointer (the caller must keep it alive as long as the
-        binding), or ``None`` when ORT holds its own reference or copy.
-    """
-    if isinstance(value, _ORTVALUE):
-        binding.bind_ortvalue_input(name, value)
-        return None
-    if not isinstance(value, _NDARRAY) or value.dtype.kind == "O":
-        binding.bind_input(name, value)
-        return None
-    flags = value.flags
-    if not (flags.c_contiguous and flags.aligned):
-        value = np.array(value, order="C", copy=True)
-    binding.bind_input(name, _engine.CPU_DEVICE, value.dtype, list(value.shape),
-                       value.ctypes.data)
-    return value
-
-
-def check_target_array(arr: np.ndarray[Any, Any], name: str, context: str) -> None:
-    """Refuse an array ORT cannot write an output into in place, before anything is bound.
-
-    ORT writes an output as one C-contiguous block of native-endian values at the array's data
-    pointer: a strided or reversed view would get wrong values and the memory around it
-    overwritten, and a big-endian array would be left unchanged (a converted copy gets written).
-    """
-    problem = None
-    if not arr.flags.writeable:
-        problem = "the preallocated tensor is read-only"
-    elif not arr.flags.c_contiguous:
-        problem = (f"the preallocated array is not C-contiguous (strides {list(arr.strides)}: "
-                   f"a strided or reversed view such as base[::2] or base[::-1]), and ONNX "
-                   f"Runtime writes outputs as one contiguous block; pass a contiguous array "
-                   f"(np.ascontiguousarray(view), then copy it back into the view)")
-    elif not arr.dtype.isnative:
-        problem = (f"the preallocated array is big-endian ({arr.dtype.str!r}), and ONNX Runtime "
-                   f"writes native-endian values; pass a native array (e.g. np.zeros(shape, "
-                   f"{arr.dtype.newbyteorder('=').str!r})) and convert the result afterwards")
-    elif not arr.flags.aligned:
-        problem = ("the preallocated array is not aligned to its element size; pass an "
-                   "aligned array (e.g. from np.zeros or np.empty)")
-    if problem is not None:
-        raise InputError(f"{context}: output {name!r}: {problem}")
-
-
-def bind_output_tensor(binding: Any, name: str, target: Tensor) -> Any:
-    """Bind ``target``'s host buffer as output ``name``.
-
-    Returns:
-        ``None`` when ORT writes straight into the buffer, else an OrtValue to copy back from
-        (sub-byte types, whose numpy form is unpacked).
-    """
-    et = target._etype
-    arr = target._array
-    if arr is None:
-        binding.bind_ortvalue_output(name, target._ortvalue)
-        return None
-    if et.is_packed or et is ElementType.STRING:
-        ov = (_engine.C.OrtValue.ortvalue_from_shape_and_onnx_type(
-            list(arr.shape), int(et), _engine.CPU_DEVICE) if et.is_packed else None)
-        if ov is None:
-            binding.bind_output(name, _engine.CPU_DEVICE)
-        else:
-            binding.bind_ortvalue_output(name, ov)
-        return ov if ov is not None else True
-    dtype: Any = arr.dtype if et.is_native else int(et)
-    binding.bind_output(name, _engine.CPU_DEVICE, dtype, list(arr.shape), arr.ctypes.data)
-    return None
-
-
-def copy_back(binding: Any, staged: list[tuple[int, str, Tensor, Any]], context: str) -> None:
-    """Copy outputs that ORT could not write in place into the caller's tensors.
-
-    ``staged`` holds ``(output index, name, target, what bind_output_tensor returned)``:
-    ``True`` for strings (ORT allocated the output), else the OrtValue ORT wrote into.
-    """
-    produced: list[Any] | None = None
-    for index, name, target, extra in staged:
-        if extra is True:
-            if produced is None:  # convert the binding's outputs once, not once per string
-                produced = outputs_from_binding(binding)
-            value = produced[index]
-        else:
-            value = tensor_from_ortvalue(extra)
-        copy_into(target, value, name, context)

@@ -1,14 +1,13 @@
-"""Ordered collections indexed both by position and by name: run outputs and memory infos."""
+"""Ordered collections indexed both by position and by name (``Outputs`` of runs, memory infos)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._errors import NotFoundError
 
-__all__ = ["MemoryInfo", "ModelMetadata", "NamedValues", "Outputs"]
+__all__ = ["NamedValues", "Outputs"]
 
 V = TypeVar("V")
 
@@ -86,51 +85,3 @@ class Outputs(NamedValues[Any]):
     """
 
     __slots__ = ()
-
-
-@dataclass(frozen=True)
-class MemoryInfo:
-    """Where ORT expects (inputs) or places (outputs) one value."""
-
-    name: str
-    """Allocator name, e.g. ``"Cpu"`` or ``"Cuda"``."""
-    id: int
-    """Device id."""
-    mem_type: str
-    """ORT memory type: ``"default"``, ``"cpu_input"`` or ``"cpu_output"``."""
-    allocator_type: str
-    """``"device"``, ``"arena"`` or ``"invalid"``."""
-    device_type: str
-    """``"cpu"``, ``"gpu"``, ``"fpga"``, ``"npu"`` …"""
-    device_mem_type: str
-    """``"default"`` or ``"host_accessible"``."""
-    vendor_id: int
-    """PCI vendor id of the device (0 for CPU)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a dict."""
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class ModelMetadata:
-    """The model's metadata (``ModelProto`` fields and custom metadata properties)."""
-
-    producer_name: str
-    """Tool that produced the model."""
-    graph_name: str
-    """Name of the main graph."""
-    graph_description: str
-    """Doc string of the main graph."""
-    domain: str
-    """Model domain."""
-    description: str
-    """Doc string of the model."""
-    version: int
-    """Model version (0 when unset)."""
-    custom_metadata: dict[str, str]
-    """Custom key/value metadata properties."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a dict."""
-        return {**self.__dict__, "custom_metadata": dict(self.custom_metadata)}
