@@ -1,5 +1,5 @@
 """The package's layering (ARCHITECTURE.md): no import cycle, no cross-module private import,
-and only ``_engine`` imports onnxruntime."""
+only ``_engine`` imports onnxruntime, and no core module much over 450 lines."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "ortsession"
 
-# cli/_bench.py runs plain onnxruntime for its raw comparison; arch-tables (issue 11, item 5)
-# moves that through _engine, after which this exception goes.
-ORT_IMPORT_ALLOWED = {"ortsession._engine", "ortsession.cli._bench"}
+ORT_IMPORT_ALLOWED = {"ortsession._engine"}
+MAX_LINES = 480  # "about 450": one concept per core module (src/ortsession/*.py)
 
 
 def _module_name(path: Path) -> str:
@@ -117,3 +116,9 @@ def test_only_the_engine_imports_onnxruntime() -> None:
                        if target.split(".")[0] == "onnxruntime"
                        and module not in ORT_IMPORT_ALLOWED)
     assert offenders == []
+
+
+def test_no_core_module_is_much_over_450_lines() -> None:
+    long = {p.name: n for p in sorted(PACKAGE.glob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"core modules over {MAX_LINES} lines (split by concept): {long}"

@@ -41,8 +41,8 @@ from ._errors import (
     TerminatedError,
 )
 from ._iobinding import IOBinding
-from ._option_checks import FreeDimensionOverride
 from ._model_info import MemoryInfo, ModelMetadata
+from ._option_checks import FreeDimensionOverride
 from ._optional import Optional, optional
 from ._options import SessionOptions
 from ._outputs import NamedValues, Outputs

@@ -14,9 +14,9 @@ from ._custom_ops import CustomOpLibrary, load_custom_op_library
 from ._errors import InputError, ModelLoadError, OptionError, RunError, StateError
 from ._execution import has_c_values, has_ortvalues, ort_run_options, run_feed
 from ._feeds import check_output_names, prepare_feed
+from ._fields import option_string
 from ._iobinding import IOBinding
 from ._model_info import ModelMetadata, host_memory_infos, memory_infos, model_metadata
-from ._fields import option_string
 from ._options import SessionOptions, parse_session_options
 from ._outputs import Outputs
 from ._preallocated import bind_into
