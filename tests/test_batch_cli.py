@@ -191,7 +191,7 @@ def test_ctrl_c_stops_long_runs_at_once(tmp_path: Path, workers: tuple[str, ...]
 
     size = models.SLOW_SIZE
     (tmp_path / "slow.onnx").write_bytes(models.slow_model(2.0))
-    x = np.random.default_rng(5).random((4 * size, size), dtype=np.float32)
+    x = np.random.default_rng(5).random((3 * size, size), dtype=np.float32)
     np.save(tmp_path / "x.npy", x)
     args = ["slow.onnx", "-i", "x.npy", "-o", "out", "--commit-rows", str(size),
             "-O", "intra_op_num_threads=1", *workers]
