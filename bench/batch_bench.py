@@ -5,6 +5,7 @@ Usage::
 
     python bench/batch_bench.py            # full pass (a few minutes on 2 cores)
     python bench/batch_bench.py --quick    # fewer rows, no Ray, smaller RSS run
+    python bench/batch_bench.py --ray      # the ray rows only (about 2 minutes)
 
 What is measured, in one run, each printed as a ratio (SPEC §11, issue 13):
 
@@ -192,8 +193,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ray", action="store_true", help="run the ray rows only")
     args = parser.parse_args()
     quick = args.quick
+    if args.ray and quick:
+        parser.error("--ray and --quick exclude each other (--quick runs no Ray)")
     folder = Path(tempfile.mkdtemp(prefix="batch-bench-"))
     lines = ["| case | baseline rows/s (range) | ortsession.batch rows/s (range) | ratio (range) "
              "| goal |", "| --- | ---: | ---: | ---: | --- |"]
@@ -205,8 +209,8 @@ def main() -> None:
         Path(light).write_bytes(tiny(16))
         # first, while this process holds nothing else: the RSS measured is the job's
         rows = 200_000 if quick else 1_000_000
-        rss = [rss_run(folder, light, rows), rss_run(folder, light, rows, workers=2,
-                                                      parallel="processes")]
+        rss = [] if args.ray else [rss_run(folder, light, rows),
+                                   rss_run(folder, light, rows, workers=2, parallel="processes")]
         rng = np.random.default_rng(0)
         n_heavy = 4000 if quick else 200_000
         xh = rng.random((n_heavy, 256), dtype=np.float32)
@@ -214,28 +218,30 @@ def main() -> None:
         xl = rng.random((n_light, 16), dtype=np.float32)
         rep = args.repeat
 
-        modes: list[str] = []
-        times = alternate(rep, plain_loop(heavy, xh, 64), ours(heavy, xh, 64, modes))
-        lines.append(row(f"compute-bound MLP, batch 64: local default ({modes[0]}) vs plain "
-                         f"loop", n_heavy, times, ">= 1.0x", ("plain", "local")))
-        modes = []
-        times = alternate(rep, plain_loop(light, xl, 8), ours(light, xl, 8, modes))
-        lines.append(row(f"overhead-bound y=2x, batch 8: local default ({modes[0]}) vs plain "
-                         f"loop", n_light, times, ">= 1.5x", ("plain", "local")))
-        times = alternate(rep, plain_loop(light, xl, 8), ours(light, xl, 8, workers=1))
-        lines.append(row("overhead-bound y=2x, batch 8: local 1 worker (in process) vs plain "
-                         "loop", n_light, times, "(per-run cost)", ("plain", "local")))
-        for kind in ("threads", "processes"):
-            times = alternate(rep, ours(heavy, xh, 64, workers=1),
-                              ours(heavy, xh, 64, workers=2, parallel=kind))
-            lines.append(row(f"compute-bound MLP: local 1 worker (in process) -> 2 workers "
-                             f"({kind})", n_heavy, times, "(scaling)", ("1 worker", "2 workers")))
-        for kind in ("threads", "processes"):
-            times = alternate(rep, ours(light, xl, 8, workers=1),
-                              ours(light, xl, 8, workers=2, parallel=kind))
-            lines.append(row(f"overhead-bound y=2x: local 1 worker (in process) -> 2 workers "
-                             f"({kind})", n_light, times, "(scaling)",
-                             ("1 worker", "2 workers")))
+        if not args.ray:
+            modes: list[str] = []
+            times = alternate(rep, plain_loop(heavy, xh, 64), ours(heavy, xh, 64, modes))
+            lines.append(row(f"compute-bound MLP, batch 64: local default ({modes[0]}) vs plain "
+                             f"loop", n_heavy, times, ">= 1.0x", ("plain", "local")))
+            modes = []
+            times = alternate(rep, plain_loop(light, xl, 8), ours(light, xl, 8, modes))
+            lines.append(row(f"overhead-bound y=2x, batch 8: local default ({modes[0]}) vs plain "
+                             f"loop", n_light, times, ">= 1.5x", ("plain", "local")))
+            times = alternate(rep, plain_loop(light, xl, 8), ours(light, xl, 8, workers=1))
+            lines.append(row("overhead-bound y=2x, batch 8: local 1 worker (in process) vs plain "
+                             "loop", n_light, times, "(per-run cost)", ("plain", "local")))
+            for kind in ("threads", "processes"):
+                times = alternate(rep, ours(heavy, xh, 64, workers=1),
+                                  ours(heavy, xh, 64, workers=2, parallel=kind))
+                lines.append(row(f"compute-bound MLP: local 1 worker (in process) -> 2 workers "
+                                 f"({kind})", n_heavy, times, "(scaling)",
+                                 ("1 worker", "2 workers")))
+            for kind in ("threads", "processes"):
+                times = alternate(rep, ours(light, xl, 8, workers=1),
+                                  ours(light, xl, 8, workers=2, parallel=kind))
+                lines.append(row(f"overhead-bound y=2x: local 1 worker (in process) -> 2 workers "
+                                 f"({kind})", n_light, times, "(scaling)",
+                                 ("1 worker", "2 workers")))
         if not quick:
             import ray
 

@@ -180,3 +180,44 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_job(tmp_path: Path,
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["resumed_from"] == state["rows_done"]
     _check_complete(tmp_path / "out", x)
+
+
+@pytest.mark.parametrize("workers", [("--workers", "1"), ("--workers", "2", "--parallel", "threads")],
+                         ids=["in-process", "threads"])
+def test_ctrl_c_stops_long_runs_at_once(tmp_path: Path, workers: tuple[str, ...]) -> None:
+    # a fixed batch of 256 rows, each batch a run of about 2 s: Ctrl-C must not wait for the
+    # runs in progress to end
+    import models
+
+    size = models.SLOW_SIZE
+    (tmp_path / "slow.onnx").write_bytes(models.slow_model(2.0))
+    x = np.random.default_rng(5).random((3 * size, size), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    args = ["slow.onnx", "-i", "x.npy", "-o", "out", "--commit-rows", str(size),
+            "-O", "intra_op_num_threads=1", *workers]
+    proc = subprocess.Popen([sys.executable, "-c", _WITH_SIGINT, "batch", *args], cwd=tmp_path,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for_parts(tmp_path / "out" / "_manifest.json", 1, proc)
+        time.sleep(0.3)  # the next runs are well under way
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted; the rows done so far are committed" in err
+    assert took < 1.0, f"Ctrl-C took {took:.2f} s to stop the job"
+    state = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    assert not state["complete"] and 0 < state["rows_done"] < len(x)
+    resumed = subprocess.run([sys.executable, "-m", "ortsession", "batch", *args, "--resume",
+                              "--json"], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["resumed_from"] == state["rows_done"]
+    assert (summary["ok_rows"], summary["error_rows"]) == (len(x), 0)
+    table = pq.read_table(tmp_path / "out")
+    assert sorted(table["row_id"].to_pylist()) == list(range(len(x)))  # none lost, none twice

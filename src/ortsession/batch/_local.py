@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from ortsession._errors import OrtError
+from ortsession._interrupt import on_interrupt
+from ortsession._run_options import run_options
 from ortsession._session import Session, session, session_from_bytes
 
 from . import _shm
@@ -245,6 +247,10 @@ class _ThreadPool:
     ONNX Runtime releases the GIL while it runs, so threads run the model in parallel while
     sharing the chunks' memory: nothing is copied to a worker or back. They pay off when the
     model's run outweighs the Python work around it (a compute-bound model).
+
+    Their runs share one ``RunOptions``: Ctrl-C (while a watch is active, see ``_interrupt``)
+    and closing on a failure terminate the runs in progress, instead of waiting for each
+    thread's chunk in hand.
     """
 
     def __init__(self, model: str | bytes, options: Mapping[str, Any], plan: Plan,
@@ -252,6 +258,8 @@ class _ThreadPool:
         self.tasks: queue.SimpleQueue[tuple[int, Chunk] | None] = queue.SimpleQueue()
         self.results: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
         self.stop = False
+        self.run_options = run_options()
+        on_interrupt(self.run_options.terminate)
         self.threads = [threading.Thread(target=self._serve, args=(model, options, plan),
                                          name=f"ortsession-batch-{i}", daemon=True)
                         for i in range(workers)]
@@ -260,7 +268,7 @@ class _ThreadPool:
 
     def _serve(self, model: str | bytes, options: Mapping[str, Any], plan: Plan) -> None:
         try:
-            runner = Runner(open_model(model, options), plan)
+            runner = Runner(open_model(model, options), plan, self.run_options)
         except BaseException as exc:
             self.results.put((-1, OrtError(f"a batch worker could not open the model: {exc}")))
             return
@@ -286,8 +294,10 @@ class _ThreadPool:
         self.tasks.put((index, chunk))
 
     def close(self, graceful: bool) -> None:
-        """Stop the workers after their chunk in hand; drop the rest unless ``graceful``."""
+        """Stop the workers: after the chunks sent (``graceful``), or at once (runs terminated)."""
         self.stop = not graceful
+        if not graceful:
+            self.run_options.terminate()
         for _ in self.threads:
             self.tasks.put(None)
         for thread in self.threads:

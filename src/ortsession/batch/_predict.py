@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ortsession._errors import ModelLoadError, OptionError, OrtError
+from ortsession._errors import ModelLoadError, OptionError, OrtError, TerminatedError
 from ortsession._fields import merge_fields
+from ortsession._interrupt import on_interrupt, watch
 from ortsession._options import parse_session_options
+from ortsession._run_options import run_options
 
 from ._local import local_results, open_model
 from ._plan import Plan, make_plan
@@ -312,6 +314,9 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
             return summary
         rows = _task_rows(plan, commit_rows)
         parts = _Parts(out, state, summary, commit_rows)
+        # Ctrl-C terminates the runs of this process (in process, threads) at once: the job
+        # stops with TerminatedError, turned into KeyboardInterrupt once the done rows are in
+        interrupt = stack.enter_context(watch())
         results = _results(engine, src, plan, rows, state.rows_done, model_ref, worker_options,
                            count, mode, planning, ray_address, num_cpus, num_gpus, ship_model,
                            summary)
@@ -321,6 +326,10 @@ def predict(model: str | os.PathLike[str] | bytes, source: Any, sink: str | os.P
                 for result in results:
                     parts.add(result)
                     bar.advance(result.count)
+        except TerminatedError:
+            if not interrupt.interrupted:
+                raise
+            raise KeyboardInterrupt from None
         finally:
             parts.commit()
     out.finish()
@@ -404,7 +413,9 @@ def _results(engine: str, src: Source, plan: Plan, rows: int, start: int, model:
         return
     chunks = src.chunks(start, rows, columns)
     if count == 1:
-        runner = Runner(planning, plan)
+        stop = run_options()
+        on_interrupt(stop.terminate)
+        runner = Runner(planning, plan, stop)
         for chunk in chunks:
             yield runner.run_chunk(chunk)
         return

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ortsession._errors import InputError, OrtError, RunError, TensorError
+from ortsession._errors import InputError, OrtError, RunError, TensorError, TerminatedError
+from ortsession._run_options import RunOptions
 from ortsession._session import Session
 from ortsession._tensor import Tensor
 
@@ -237,11 +238,17 @@ class _FallbackError(Exception):
 
 
 class Runner:
-    """Runs chunks through one session with one plan."""
+    """Runs chunks through one session with one plan.
 
-    def __init__(self, session: Session, plan: Plan) -> None:
+    Every run uses ``run_options`` when given: terminating them (Ctrl-C) stops the chunk in
+    hand with :class:`~ortsession.TerminatedError` (never a bad row).
+    """
+
+    def __init__(self, session: Session, plan: Plan, run_options: RunOptions | None = None,
+                 ) -> None:
         self.session = session
         self.plan = plan
+        self.run_options = run_options
         everything = list(plan.outputs) == session.output_names()
         self._names = None if everything else list(plan.outputs)
         self._stage: tuple[list[np.ndarray[Any, Any]], dict[str, Any], dict[str, Tensor],
@@ -266,6 +273,8 @@ class Runner:
                 all(c.dense is not None for c in columns):
             try:
                 dense = self._run_dense(count, columns, alloc)
+            except TerminatedError:
+                raise  # Ctrl-C: the job stops, the rows are not bad
             except (_FallbackError, *_ROW_ERRORS):
                 pass  # the general path below isolates the failing rows
             else:
@@ -335,7 +344,9 @@ class Runner:
         feeds = {inp.name: buf for inp, buf in zip(self.plan.inputs, inputs)}
         bound = {name: Tensor(buf) for name, buf in zip(self.plan.outputs, outputs)}
         try:
-            self.session.run_into(feeds, bound)
+            self.session.run_into(feeds, bound, self.run_options)
+        except TerminatedError:
+            raise
         except OrtError:
             return  # not bindable: keep running batches with run()
         self._stage = (inputs, feeds, bound, outputs)
@@ -349,7 +360,7 @@ class Runner:
         inputs, feeds, bound, outputs = self._stage
         for buf, column in zip(inputs, columns):
             np.copyto(buf, column.dense[at:at + n])  # type: ignore[index]
-        self.session.run_into(feeds, bound)
+        self.session.run_into(feeds, bound, self.run_options)
         return outputs
 
     @staticmethod
@@ -392,6 +403,8 @@ class Runner:
             idx = group[at:at + step]
             try:
                 yield idx, self._run(idx, columns)
+            except TerminatedError:
+                raise
             except _ROW_ERRORS as exc:
                 if len(idx) == 1:
                     errors[idx[0]] = str(exc)
@@ -399,6 +412,8 @@ class Runner:
                 for i in idx:  # find the rows that fail on their own
                     try:
                         yield [i], self._run([i], columns)
+                    except TerminatedError:
+                        raise
                     except _ROW_ERRORS as one:
                         errors[i] = str(one)
 
@@ -414,7 +429,7 @@ class Runner:
                 pad = np.repeat(batch[-1:], plan.batch - rows, axis=0)
                 batch = np.concatenate([batch, pad])
             feeds[inp.name] = batch
-        outputs = self.session.run(feeds, self._names)
+        outputs = self.session.run(feeds, self._names, self.run_options)
         if plan.batch is None:
             return [value.numpy() for value in outputs]
         expected = max(plan.batch, rows)
