@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 LOCK   := constraints-dev.txt
 UV     := uv==0.13.9
 
-.PHONY: demo test lint bench bench-import bench-async bench-batch bench-ops conformance soak clean \
+.PHONY: demo test lint bench bench-import bench-async bench-batch bench-batch-ray bench-ops conformance soak clean \
 	lock matrix wheel-test
 
 $(BIN)/python:
@@ -41,6 +41,9 @@ bench-async: $(STAMP)
 
 bench-batch: $(STAMP)
 	$(BIN)/python bench/batch_bench.py
+
+bench-batch-ray: $(STAMP)
+	$(BIN)/python bench/batch_bench.py --ray
 
 bench-ops: $(STAMP)
 	$(BIN)/python bench/ops_bench.py
