@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -53,13 +55,19 @@ def test_the_package_own_errors_have_no_status_code() -> None:
     assert ort.OrtError("x").code is None
 
 
-@pytest.mark.parametrize(("name", "code"), [("unknown_op", "INVALID_GRAPH"),
-                                            ("unsupported_ir_version", "FAIL")])
-def test_a_model_ort_refuses_keeps_its_status_code(name: str, code: str) -> None:
+def status_of(exc: BaseException | None) -> str:
+    """ORT's status code named by the class of the binding's exception (``InvalidArgument``)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).upper()
+
+
+# ORT 1.20 says INVALID_ARGUMENT where 1.32 says FAIL for an IR version it does not know
+@pytest.mark.parametrize(("name", "codes"), [("unknown_op", {"INVALID_GRAPH"}),
+                                             ("unsupported_ir_version", {"FAIL", "INVALID_ARGUMENT"})])
+def test_a_model_ort_refuses_keeps_its_status_code(name: str, codes: set[str]) -> None:
     with pytest.raises(ort.ModelLoadError) as info:
         ort.session_from_bytes(models.bad_models()[name])
-    assert info.value.code == code
-    assert info.value.__cause__ is not None
+    assert info.value.code in codes
+    assert info.value.code == status_of(info.value.__cause__)
 
 
 def test_status_codes_and_termination_are_read_in_one_place() -> None:

@@ -481,8 +481,9 @@ def test_ort_runtime_failure_is_a_clean_run_error() -> None:
     assert not isinstance(info.value, InputError)
     _assert_clean(str(info.value))
     # chained to ORT's exception (issue 11), its status code kept; the message stays clean
-    assert type(info.value.__cause__).__name__ == "Fail"
-    assert info.value.code == "FAIL"
+    # (a kernel's failure is ORT's Fail; RuntimeException on onnxruntime 1.20)
+    cause = type(info.value.__cause__).__name__
+    assert (cause, info.value.code) in {("Fail", "FAIL"), ("RuntimeException", "RUNTIME_EXCEPTION")}
     assert s.run({"x": x, "shape": [6, 1]})["y"].shape == (6, 1)  # the session still works
 
 

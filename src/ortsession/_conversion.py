@@ -10,6 +10,7 @@ from __future__ import annotations
 import array as _array_mod
 import math
 import numbers
+import re
 import reprlib
 from collections.abc import Sequence
 from typing import Any, Final
@@ -165,12 +166,19 @@ def _first_non_number(data: Any) -> Any:
     return _NOTHING
 
 
+_MAX_DIMS: Final = re.compile(r"maximum number of dimension of (\d+)")
+
+
 def _checked_list(data: list[Any], what: str) -> Any:
     try:
         return np.asarray(data)
     except RecursionError:
         raise TensorError(f"{what}: the lists are nested too deeply to be tensor data") from None
     except (ValueError, TypeError, OverflowError) as exc:
+        limit = _MAX_DIMS.search(str(exc))
+        if limit:  # numpy's limit: 32 dimensions before numpy 2, 64 since
+            raise TensorError(f"{what}: the lists are nested more than {limit[1]} deep (a "
+                              f"tensor has at most {limit[1]} dimensions)") from None
         raise TensorError(f"{what}: cannot read the data as a regular array of numbers "
                           f"(ragged nesting or mixed values?): {exc}") from None
 
