@@ -230,18 +230,15 @@ def main() -> None:
             times = alternate(rep, plain_loop(light, xl, 8), ours(light, xl, 8, workers=1))
             lines.append(row("overhead-bound y=2x, batch 8: local 1 worker (in process) vs plain "
                              "loop", n_light, times, "(per-run cost)", ("plain", "local")))
-            for kind in ("threads", "processes"):
-                times = alternate(rep, ours(heavy, xh, 64, workers=1),
-                                  ours(heavy, xh, 64, workers=2, parallel=kind))
-                lines.append(row(f"compute-bound MLP: local 1 worker (in process) -> 2 workers "
-                                 f"({kind})", n_heavy, times, "(scaling)",
-                                 ("1 worker", "2 workers")))
-            for kind in ("threads", "processes"):
-                times = alternate(rep, ours(light, xl, 8, workers=1),
-                                  ours(light, xl, 8, workers=2, parallel=kind))
-                lines.append(row(f"overhead-bound y=2x: local 1 worker (in process) -> 2 workers "
-                                 f"({kind})", n_light, times, "(scaling)",
-                                 ("1 worker", "2 workers")))
+            scaling = (("compute-bound MLP", heavy, xh, 64, n_heavy),
+                       ("overhead-bound y=2x", light, xl, 8, n_light))
+            for label, model, x, size, n in scaling:
+                for kind in ("threads", "processes"):
+                    times = alternate(rep, ours(model, x, size, workers=1),
+                                      ours(model, x, size, workers=2, parallel=kind))
+                    lines.append(row(f"{label}: local 1 worker (in process) -> 2 workers "
+                                     f"({kind})", n, times, "(scaling)",
+                                     ("1 worker", "2 workers")))
         if not quick:
             import ray
 
