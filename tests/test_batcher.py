@@ -298,7 +298,7 @@ def test_cancelled_task_drops_its_queued_request(mlp: ort.Session) -> None:
 
 def test_ctrl_c_interrupts_a_waiting_caller(mlp: ort.Session) -> None:
     batcher = ort.Batcher(mlp, max_delay_ms=60_000)
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))  # a real Ctrl-C
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))  # a real Ctrl-C, once waiting
     timer.start()
     start = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
