@@ -4,8 +4,6 @@ worker processes — on real models, real ONNX Runtime, real pyarrow and Pillow 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from PIL import Image
 import batch_models
 import models
 import ortsession as ort
+from fresh_python import output_of
 from ortsession import batch
 from ortsession.batch._images import image_options, read_image
 
@@ -44,13 +43,11 @@ def test_import_ortsession_loads_neither_batch_nor_its_heavy_dependencies() -> N
     code = ("import sys, ortsession; "
             "print([m for m in ('ortsession.batch', 'pyarrow', 'PIL', 'ray', 'rich') "
             "if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = output_of(code)
     assert out.strip() == "[]"
     code = ("import sys, ortsession.batch; "
             "print([m for m in ('pyarrow', 'PIL', 'ray', 'rich') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = output_of(code)
     assert out.strip() == "[]"
 
 

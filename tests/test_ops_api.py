@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import inspect
-import subprocess
-import sys
 
 import ortsession.ops as ops
+from fresh_python import output_of
 
 EXPECTED = {
     "info", "get", "set", "fill", "clone", "copy_from_bytes", "to", "reshape", "transpose",
@@ -44,7 +43,5 @@ def test_import_ortsession_loads_neither_ops_nor_pillow() -> None:
             "print('PIL' in sys.modules)\n"
             "ortsession.ops.nms([[0, 0, 1, 1]], [1.0])\n"
             "print('PIL' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["False", "False", "False", "False"]
+    out = output_of(code)
+    assert out.split() == ["False", "False", "False", "False"]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import inspect
-import subprocess
-import sys
 from pathlib import Path
 
 import ortsession as ort
+from fresh_python import output_of
 
 EXPECTED = {
     "configure", "load_custom_op_library", "optional", "providers", "resolve_coreml_options",
@@ -90,10 +89,8 @@ def test_import_works_without_onnx() -> None:
             "import ortsession as ort\n"
             "t = ort.tensor('float32', [1, 2], [1.0, 2.0])\n"
             "print(t.to_table()[0])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "1.0"
+    out = output_of(code)
+    assert out.strip() == "1.0"
 
 
 def test_import_does_not_load_ml_dtypes_until_a_type_needs_it() -> None:
@@ -108,10 +105,8 @@ def test_import_does_not_load_ml_dtypes_until_a_type_needs_it() -> None:
             "t = ort.tensor('bfloat16', [2], [1.0, 2.0])\n"
             "assert 'ml_dtypes' in sys.modules\n"
             "print(t.numpy().dtype, ort.ElementType.INT4.dtype)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["bfloat16", "int4"]
+    out = output_of(code)
+    assert out.split() == ["bfloat16", "int4"]
 
 
 def test_arrays_of_a_caller_imported_ml_dtypes_are_recognised_lazily() -> None:
@@ -119,7 +114,5 @@ def test_arrays_of_a_caller_imported_ml_dtypes_are_recognised_lazily() -> None:
             "import ortsession as ort\n"
             "t = ort.Tensor(np.array([1.5, 2.0], dtype=ml_dtypes.float8_e4m3fn))\n"
             "print(t.data_type, ort.tensor('float8e4m3fn', [2], t).tolist())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "float8e4m3fn [1.5, 2.0]"
+    out = output_of(code)
+    assert out.strip() == "float8e4m3fn [1.5, 2.0]"
