@@ -88,14 +88,18 @@ def regular_file(path: str, what: str) -> str:
     return path
 
 
-def json_text(text: str, what: str) -> Any:
-    """Parse JSON text; :class:`UsageError` naming ``what`` when invalid or nested too deep."""
+def json_text(text: str, what: str, *, quote: bool = False) -> Any:
+    """Parse JSON text; :class:`UsageError` naming ``what`` when invalid or nested too deep.
+
+    With ``quote``, a message about invalid JSON quotes the text (for short command-line values).
+    """
     try:
         return json.loads(text)
     except RecursionError:
         raise UsageError(f"{what}: the JSON is nested too deeply") from None
     except ValueError as exc:
-        raise UsageError(f"{what}: invalid JSON: {exc}") from None
+        shown = f" {text!r}" if quote else ""
+        raise UsageError(f"{what}: invalid JSON{shown}: {exc}") from None
 
 
 def load_json_file(path: str, flag: str) -> Any:

@@ -256,14 +256,7 @@ def _json_value(name: str, text: str) -> Any:
             return json.loads(text)
         except ValueError:
             return text
-    if len(text) > 80:
-        return json_text(text, f"input {name!r}")
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise UsageError(f"input {name!r}: the JSON is nested too deeply") from None
-    except ValueError as exc:
-        raise UsageError(f"input {name!r}: invalid JSON {text!r}: {exc}") from None
+    return json_text(text, f"input {name!r}", quote=len(text) <= 80)
 
 
 def _to_tensor(info: ort.TypeInfo, value: Any, name: str) -> Any:
